@@ -1,0 +1,1 @@
+"""The ``dealsight`` command line (Typer, rich output)."""

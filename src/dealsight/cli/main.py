@@ -1,0 +1,69 @@
+"""Entry point of the ``dealsight`` command.
+
+Errors: any :class:`~dealsight.errors.DealsightError` becomes one line on stderr and exit status 1; an
+unexpected exception becomes one line too (exit 2), with the traceback only when ``DEALSIGHT_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from dealsight import __version__
+from dealsight.cli import accounts, db, demo, imports, pipeline, serve
+from dealsight.cli.console import debug_enabled, err
+from dealsight.errors import DealsightError
+
+app = typer.Typer(
+    name="dealsight",
+    help="Customer-centric deal and account intelligence for B2B sales and customer teams.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(imports.app, name="import")
+app.add_typer(accounts.app, name="accounts")
+app.command("demo")(demo.demo_command)
+app.command("pipeline")(pipeline.pipeline_command)
+app.command("serve")(serve.serve_command)
+
+
+@app.command("version")
+def version_command() -> None:
+    """Print the version of dealsight."""
+    print(__version__)
+
+
+def run() -> None:
+    """Run the CLI, translating errors into one line and a non-zero exit."""
+    try:
+        app(standalone_mode=False)
+    except DealsightError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # the user never sees a traceback unless asked for
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if debug_enabled():
+            raise
+        err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+            "(run again with DEALSIGHT_DEBUG=1 for the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1 @@
+"""Use cases: load data, call analytics, persist results."""

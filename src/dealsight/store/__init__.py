@@ -1,0 +1,1 @@
+"""I/O with the database: tables, migrations, repositories."""

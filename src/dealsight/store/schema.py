@@ -1,0 +1,297 @@
+"""Tables of the dealsight store (SQLAlchemy Core).
+
+Core tables rather than ORM classes: importers write in bulk with dialect upserts, and repositories map rows
+to the pure dataclasses of :mod:`dealsight.domain`. Every change to this file comes with an Alembic
+migration in ``store/migrations/versions`` (``make migration m="what changed"``), and a test checks that the
+migrations and this file agree.
+
+Conventions: timestamps are naive UTC; money is ``Numeric(18, 2)``; enums are stored as their text values;
+``external_id`` is the id in the system a record came from and is unique where present, which is what
+makes re-imports update rather than duplicate. ``name_key`` columns hold a normalised name for lookups.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Money = sa.Numeric(18, 2)
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
+
+
+def _external_id() -> sa.Column[str]:
+    return sa.Column("external_id", sa.String(128), unique=True, nullable=True)
+
+
+def _timestamps() -> list[sa.Column[object]]:
+    return [
+        sa.Column("created_at", sa.DateTime, nullable=False, server_default=sa.func.current_timestamp()),
+        sa.Column("updated_at", sa.DateTime, nullable=False, server_default=sa.func.current_timestamp()),
+    ]
+
+
+teams = sa.Table(
+    "teams",
+    metadata,
+    _id(),
+    _external_id(),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("teams.id", ondelete="SET NULL"), nullable=True),
+    sa.Column(
+        "manager_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="SET NULL", use_alter=True),
+        nullable=True,
+    ),
+    *_timestamps(),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    _id(),
+    _external_id(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("name_key", sa.String(200), nullable=False, index=True),
+    sa.Column("email", sa.String(320), nullable=True, unique=True),
+    sa.Column("role", sa.String(20), nullable=False, server_default="rep"),
+    sa.Column("team_id", sa.Integer, sa.ForeignKey("teams.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("manager_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    *_timestamps(),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    _id(),
+    _external_id(),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("name_key", sa.String(300), nullable=False, index=True),
+    sa.Column("domain", sa.String(255), nullable=True, index=True),
+    sa.Column("industry", sa.String(120), nullable=True),
+    sa.Column("segment", sa.String(40), nullable=True),
+    sa.Column("country", sa.String(120), nullable=True),
+    sa.Column("employees", sa.Integer, nullable=True),
+    sa.Column("annual_revenue", Money, nullable=True),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("owner_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("merged_into_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True),
+    *_timestamps(),
+)
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    _id(),
+    _external_id(),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(320), nullable=True, index=True),
+    sa.Column("title", sa.String(200), nullable=True),
+    sa.Column("deal_role", sa.String(30), nullable=True),
+    sa.Column("influence", sa.String(10), nullable=True),
+    sa.Column("stance", sa.String(10), nullable=False, server_default="unknown"),
+    sa.Column("is_executive", sa.Boolean, nullable=False, server_default=sa.false()),
+    *_timestamps(),
+)
+
+stages = sa.Table(
+    "stages",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("probability", sa.Float, nullable=True),
+    sa.Column("outcome", sa.String(20), nullable=True),
+)
+
+products = sa.Table(
+    "products",
+    metadata,
+    _id(),
+    _external_id(),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("name_key", sa.String(200), nullable=False, index=True),
+    sa.Column("series", sa.String(100), nullable=True),
+    sa.Column("list_price", Money, nullable=True),
+)
+
+opportunities = sa.Table(
+    "opportunities",
+    metadata,
+    _id(),
+    _external_id(),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("owner_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("stage", sa.String(100), nullable=False),
+    sa.Column("amount", Money, nullable=True),
+    sa.Column("currency", sa.String(3), nullable=False, server_default="USD"),
+    sa.Column("forecast_category", sa.String(20), nullable=True),
+    sa.Column("probability", sa.Float, nullable=True),
+    sa.Column("expected_close_date", sa.Date, nullable=True),
+    sa.Column("created_date", sa.Date, nullable=True),
+    sa.Column("closed_date", sa.Date, nullable=True),
+    sa.Column("outcome", sa.String(20), nullable=True),
+    sa.Column("loss_reason", sa.String(300), nullable=True),
+    sa.Column("competitors", sa.JSON, nullable=True),
+    sa.Column("product", sa.String(200), nullable=True),
+    sa.Column("source", sa.String(100), nullable=True),
+    sa.Column("business_problem", sa.Text, nullable=True),
+    sa.Column("problem_impact", sa.String(20), nullable=True),
+    sa.Column(
+        "executive_sponsor_id", sa.Integer, sa.ForeignKey("contacts.id", ondelete="SET NULL"), nullable=True
+    ),
+    sa.Column("compelling_event", sa.Text, nullable=True),
+    sa.Column("decision_criteria", sa.Text, nullable=True),
+    sa.Column("buyer_phase", sa.String(20), nullable=True),
+    sa.Column("engaged_before_preference", sa.Boolean, nullable=True),
+    sa.Column("preferred_competitor", sa.String(200), nullable=True),
+    sa.Column("unique_business_value", sa.Text, nullable=True),
+    sa.Column("list_price", Money, nullable=True),
+    sa.Column("discount", sa.Float, nullable=True),
+    sa.Column("margin", sa.Float, nullable=True),
+    *_timestamps(),
+    sa.Index("ix_opportunities_owner_id", "owner_id"),
+    sa.Index("ix_opportunities_account_id", "account_id"),
+    sa.Index("ix_opportunities_stage", "stage"),
+)
+
+opportunity_contacts = sa.Table(
+    "opportunity_contacts",
+    metadata,
+    sa.Column(
+        "opportunity_id",
+        sa.Integer,
+        sa.ForeignKey("opportunities.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("contact_id", sa.Integer, sa.ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("deal_role", sa.String(30), nullable=True),
+)
+
+opportunity_history = sa.Table(
+    "opportunity_history",
+    metadata,
+    _id(),
+    sa.Column(
+        "opportunity_id", sa.Integer, sa.ForeignKey("opportunities.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("field", sa.String(30), nullable=False),
+    sa.Column("changed_at", sa.DateTime, nullable=False),
+    sa.Column("old_value", sa.String(300), nullable=True),
+    sa.Column("new_value", sa.String(300), nullable=True),
+    sa.Column("changed_by_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    sa.UniqueConstraint("opportunity_id", "field", "changed_at", name="uq_opportunity_history_change"),
+)
+
+activities = sa.Table(
+    "activities",
+    metadata,
+    _id(),
+    _external_id(),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("occurred_at", sa.DateTime, nullable=False),
+    sa.Column(
+        "opportunity_id", sa.Integer, sa.ForeignKey("opportunities.id", ondelete="CASCADE"), nullable=True
+    ),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("subject", sa.String(300), nullable=True),
+    sa.Column("notes", sa.Text, nullable=True),
+    sa.Index("ix_activities_opportunity_id_occurred_at", "opportunity_id", "occurred_at"),
+)
+
+activity_contacts = sa.Table(
+    "activity_contacts",
+    metadata,
+    sa.Column(
+        "activity_id", sa.Integer, sa.ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("contact_id", sa.Integer, sa.ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+)
+
+question_sets = sa.Table(
+    "question_sets",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("team_id", sa.Integer, sa.ForeignKey("teams.id", ondelete="CASCADE"), nullable=True),
+)
+
+qualification_questions = sa.Table(
+    "qualification_questions",
+    metadata,
+    _id(),
+    sa.Column(
+        "question_set_id", sa.Integer, sa.ForeignKey("question_sets.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("key", sa.String(100), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("stage", sa.String(100), nullable=True),
+    sa.Column("essential", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("position", sa.Integer, nullable=False, server_default="0"),
+    sa.UniqueConstraint("question_set_id", "key", name="uq_qualification_questions_set_key"),
+)
+
+qualification_answers = sa.Table(
+    "qualification_answers",
+    metadata,
+    _id(),
+    sa.Column(
+        "opportunity_id", sa.Integer, sa.ForeignKey("opportunities.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column(
+        "question_id",
+        sa.Integer,
+        sa.ForeignKey("qualification_questions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("answer", sa.String(20), nullable=False),
+    sa.Column("answered_at", sa.DateTime, nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.UniqueConstraint("opportunity_id", "question_id", name="uq_qualification_answers_opp_question"),
+)
+
+account_merges = sa.Table(
+    "account_merges",
+    metadata,
+    _id(),
+    sa.Column("kept_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("merged_id", sa.Integer, nullable=False),
+    sa.Column("merged_name", sa.String(300), nullable=False),
+    sa.Column("merged_external_id", sa.String(128), nullable=True),
+    sa.Column("merged_at", sa.DateTime, nullable=False),
+    sa.Column("moved_opportunities", sa.Integer, nullable=False),
+    sa.Column("moved_contacts", sa.Integer, nullable=False),
+    sa.Column("score", sa.Float, nullable=True),
+    sa.Column("evidence", sa.Text, nullable=True),
+)
+
+import_runs = sa.Table(
+    "import_runs",
+    metadata,
+    _id(),
+    sa.Column("entity", sa.String(40), nullable=False),
+    sa.Column("file", sa.String(1000), nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("created", sa.Integer, nullable=False),
+    sa.Column("updated", sa.Integer, nullable=False),
+    sa.Column("unchanged", sa.Integer, nullable=False),
+    sa.Column("warnings", sa.JSON, nullable=True),
+)
