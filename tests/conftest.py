@@ -92,3 +92,12 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 def database_url(engine: Engine) -> str:
     """The URL of ``engine``'s database, for CLI tests (passed as DEALSIGHT_DATABASE_URL)."""
     return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def engine_url_pg(pg_cluster: Cluster) -> Iterator[str]:
+    """The URL of a fresh, migrated PostgreSQL database (for tests that only need PostgreSQL)."""
+    eng, name = _fresh_postgres(pg_cluster)
+    eng.dispose()
+    yield pg_cluster.url(name)
+    _drop_postgres(pg_cluster, name)
