@@ -1,0 +1,153 @@
+"""Bulk writes for importers: batch upserts that report what changed.
+
+``upsert`` looks up the existing rows of a batch by their key in one query, inserts the new records with
+one multi-row insert, updates only the records whose values differ (``executemany``) and reports
+created / updated / unchanged counts with the old values of what changed. The same code runs on SQLite
+and PostgreSQL; everything happens on the caller's connection, inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from dealsight.domain.clock import utc_now
+
+CHUNK = 2000  # keys per IN (...) query: under SQLite's variable limit
+
+
+@dataclass
+class Changed:
+    id: int
+    old: dict[str, Any]
+    new: dict[str, Any]
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    ids: dict[Any, int] = field(default_factory=dict)
+    changed: list[Changed] = field(default_factory=list)
+    skipped: list[Any] = field(default_factory=list)
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _key_of(row: Any, key: Sequence[str]) -> Any:
+    return row[key[0]] if len(key) == 1 else tuple(row[k] for k in key)
+
+
+def fetch_existing(
+    conn: sa.Connection, table: sa.Table, key: Sequence[str], keys: Sequence[Any], columns: Iterable[str]
+) -> dict[Any, dict[str, Any]]:
+    """Existing rows by key (first by id when a key repeats), with ``id`` and the given columns."""
+    wanted = [table.c.id, *(table.c[k] for k in key), *(table.c[c] for c in columns if c not in key)]
+    found: dict[Any, dict[str, Any]] = {}
+    for part in chunks(list(keys)):
+        # with a composite key, filter by its first column and match the rest in Python
+        condition = table.c[key[0]].in_(part if len(key) == 1 else {k[0] for k in part})
+        query = sa.select(*wanted).where(condition).order_by(table.c.id)
+        wanted_keys = set(part)
+        for row in conn.execute(query).mappings():
+            row_key = _key_of(row, key)
+            if row_key in wanted_keys and row_key not in found:
+                found[row_key] = dict(row)
+    return found
+
+
+def _same(old: Any, new: Any) -> bool:
+    if old is None or new is None:
+        return old is new
+    if isinstance(new, float) or isinstance(old, float):
+        return abs(float(old) - float(new)) < 1e-9
+    if isinstance(old, datetime) and isinstance(new, datetime):
+        return old.replace(microsecond=0) == new.replace(microsecond=0)
+    return bool(old == new)
+
+
+def upsert(
+    conn: sa.Connection,
+    table: sa.Table,
+    records: list[dict[str, Any]],
+    key: Sequence[str],
+    *,
+    skip: Any = None,
+    touch: bool = True,
+) -> UpsertResult:
+    """Insert or update ``records`` (dicts of column values) recognised by the ``key`` columns.
+
+    Later records of the batch win over earlier ones with the same key. ``skip(existing_row)`` may return
+    true to leave an existing record alone (reported in ``skipped``).
+    """
+    result = UpsertResult()
+    latest: dict[Any, dict[str, Any]] = {}
+    for record in records:
+        latest[_key_of(record, key)] = record
+    columns = sorted({c for r in latest.values() for c in r})
+    extra = [c for c in ("merged_into_id",) if c in table.c and skip is not None]
+    existing = fetch_existing(conn, table, key, list(latest), [*columns, *extra])
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    now = utc_now()
+    for record_key, record in latest.items():
+        old = existing.get(record_key)
+        if old is None:
+            inserts.append(record)
+            continue
+        result.ids[record_key] = old["id"]
+        if skip is not None and skip(old):
+            result.skipped.append(record_key)
+            continue
+        differing = {c: v for c, v in record.items() if not _same(old.get(c), v)}
+        if not differing:
+            result.unchanged += 1
+            continue
+        result.updated += 1
+        result.changed.append(Changed(old["id"], {c: old.get(c) for c in differing}, differing))
+        row = {f"b_{c}": v for c, v in differing.items()}
+        row["b_id"] = old["id"]
+        if touch and "updated_at" in table.c:
+            row["b_updated_at"] = now
+        updates.append(row)
+    if inserts:
+        _insert(conn, table, inserts)
+        result.created = len(inserts)
+        new_keys = [_key_of(r, key) for r in inserts]
+        for record_key, row in fetch_existing(conn, table, key, new_keys, []).items():
+            result.ids[record_key] = row["id"]
+    _update(conn, table, updates)
+    return result
+
+
+def _insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    # one executemany per distinct column set (records of a file usually share one)
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_columns.setdefault(tuple(sorted(row)), []).append(row)
+    for group in by_columns.values():
+        conn.execute(table.insert(), group)
+
+
+def _update(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_columns.setdefault(tuple(sorted(row)), []).append(row)
+    for names, group in by_columns.items():
+        values: dict[str, Any] = {n[2:]: sa.bindparam(n) for n in names if n != "b_id"}
+        statement = table.update().where(table.c.id == sa.bindparam("b_id")).values(values)
+        conn.execute(statement, group)
+
+
+def insert_many(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Plain multi-row insert (for link tables and history)."""
+    if rows:
+        _insert(conn, table, rows)
