@@ -317,13 +317,14 @@ class FileImporter:
             rows[(opportunities[opportunity], contact_ids[contact])] = role
         if not rows:
             return
-        existing = set(
-            self.conn.execute(
+        existing = {
+            tuple(row)
+            for row in self.conn.execute(
                 sa.select(table.c.opportunity_id, table.c.contact_id).where(
                     table.c.contact_id.in_({c for _, c in rows})
                 )
-            ).tuples()
-        )
+            )
+        }
         insert_many(
             self.conn,
             table,
@@ -485,13 +486,14 @@ class FileImporter:
         if contact_links:
             table = schema.activity_contacts
             wanted = {(result.ids[a], c) for a, c in contact_links}
-            existing = set(
-                self.conn.execute(
+            existing = {
+                tuple(row)
+                for row in self.conn.execute(
                     sa.select(table.c.activity_id, table.c.contact_id).where(
                         table.c.activity_id.in_({a for a, _ in wanted})
                     )
-                ).tuples()
-            )
+                )
+            }
             insert_many(self.conn, table, [{"activity_id": a, "contact_id": c} for a, c in wanted - existing])
 
     # history -----------------------------------------------------------------------------------------

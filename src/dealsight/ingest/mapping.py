@@ -66,6 +66,8 @@ class FileMapping(BaseModel):
     defaults: dict[str, str] = Field(default_factory=dict)
     date_formats: list[str] = Field(default_factory=list)
     stages: list[StageSpec] = Field(default_factory=list)
+    optional_columns: bool = False
+    """Presets list every column an export may have: the ones a file lacks are left out."""
     source: str = "mapping"
 
     def check_fields(self) -> None:

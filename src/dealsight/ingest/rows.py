@@ -29,6 +29,8 @@ class RowParser:
         self.defaults = dict(mapping.defaults)
         self.values = {f: {k.casefold(): v for k, v in vmap.items()} for f, vmap in mapping.values.items()}
         self.rewritten: Counter[tuple[str, str, str]] = Counter()
+        if mapping.optional_columns:
+            self.columns = {f: c for f, c in self.columns.items() if c in header or f in spec.required}
         missing = [c for c in self.columns.values() if c not in header]
         if missing:
             raise MappingError(
