@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -236,8 +238,13 @@ def test_pipeline_as_of_on_the_demo_matches_an_independent_replay(engine: Engine
 
 def test_pipeline_cli_errors_are_one_line(engine: Engine) -> None:
     url = engine.url.render_as_string(hide_password=False)
-    unknown = runner.invoke(app, ["pipeline", "--team", "Atlantis", "--database", url])
-    assert unknown.exit_code != 0
-    assert "no team named 'Atlantis'" in str(unknown.exception) or "Atlantis" in unknown.output
+    done = subprocess.run(
+        [sys.executable, "-m", "dealsight.cli.main", "pipeline", "--team", "Atlantis", "--database", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == ["error: no team named 'Atlantis'; teams are: none yet"]
     bad_day = runner.invoke(app, ["pipeline", "--as-of", "31/03/2024", "--database", url])
     assert bad_day.exit_code == 2 and "expected a date such as" in bad_day.output
