@@ -1,8 +1,73 @@
-"""``dealsight demo``: generate the demo organisation. (Filled in by the demo work.)"""
+"""``dealsight demo``: write the seeded demo organisation into the database, then serve the product.
+
+A progress bar on stderr while generating and writing; a short summary on stdout; then, unless
+``--no-serve``, the web app at http://HOST:PORT (the same server as ``dealsight serve``).
+"""
 
 from __future__ import annotations
 
+import typer
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-def demo_command() -> None:
+from dealsight.cli.console import DatabaseOption, err, open_store, out
+from dealsight.cli.serve import run_server
+from dealsight.services.demo import DemoSummary, check_scale, create_demo
+
+
+def demo_command(
+    seed: int = typer.Option(7, help="Seed of the generator: the same seed gives the same organisation."),
+    scale: float = typer.Option(1.0, help="Size: 1 = ~600 accounts and ~5,000 deals (above 0, at most 20)."),
+    replace: bool = typer.Option(False, "--replace", help="Delete the data already in the database first."),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Write the demo and exit without serving."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    database: str | None = DatabaseOption,
+) -> None:
     """Generate a demo organisation into the database and start the product."""
-    raise NotImplementedError
+    check_scale(scale)
+    engine = open_store(database)
+    with Progress(
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        TextColumn("{task.completed:>9,.0f} / {task.total:,.0f}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            phase = "generating deals" if label == "generating" else "writing"
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            description = phase if label == "generating" else f"writing {label.replace('_', ' ')}"
+            bar.update(tasks[phase], completed=done, total=total, description=description)
+
+        summary = create_demo(engine, seed=seed, scale=scale, replace=replace, progress=progress)
+    print_summary(summary)
+    if not no_serve:
+        run_server(engine, host, port)
+
+
+def print_summary(summary: DemoSummary) -> None:
+    closed = summary.won + summary.lost + summary.no_decision
+    out.print(
+        f"[green]demo organisation written[/]: {summary.teams} teams, {summary.reps} reps "
+        f"({summary.users} users), {summary.accounts:,} accounts, {summary.contacts:,} contacts",
+        highlight=False,
+        soft_wrap=True,
+    )
+    out.print(
+        f"opportunities: {summary.opportunities:,} ({summary.open:,} open, {summary.won:,} won, "
+        f"{summary.lost:,} lost, {summary.no_decision:,} no decision); win rate {summary.win_rate:.0%} "
+        f"of {closed:,} closed",
+        highlight=False,
+        soft_wrap=True,
+    )
+    out.print(
+        f"from {summary.first_date.isoformat()} to {summary.last_date.isoformat()}; "
+        f"{summary.history_rows:,} history rows, {summary.activities:,} activities, "
+        f"{summary.qualification_answers:,} qualification answers",
+        highlight=False,
+        soft_wrap=True,
+    )
