@@ -120,18 +120,25 @@ class _Features:
 
 
 @lru_cache(maxsize=200_000)
-def _is_generic(word: str) -> bool:
-    """A generic word, or a misspelling of one of 6 letters or more ("Technolgies")."""
-    if word in GENERIC_WORDS:
-        return True
+def _misspelt_generic(word: str) -> bool:
+    """A generic word of 6 letters or more with one letter wrong, missing or extra ("Technolgies")."""
     if len(word) < 6:
         return False
-    return process.extractOne(word, _LONG_GENERIC, scorer=fuzz.ratio, score_cutoff=80) is not None
+    found = process.extractOne(word, _LONG_GENERIC, scorer=fuzz.ratio, score_cutoff=80)
+    return found is not None and abs(len(found[0]) - len(word)) <= 1 and found[1] >= 100 - 100 / len(word) - 1e-6
+
+
+def _distinctive_words(key: str) -> list[str]:
+    """The words of a company key that tell it apart; misspelt generic words count as generic only when
+    something distinctive is left ("Zotware" is a name, not a misspelling of "software")."""
+    words = [w for w in key.split() if w not in GENERIC_WORDS]
+    kept = [w for w in words if not _misspelt_generic(w)]
+    return kept or words
 
 
 def _features(profile: AccountProfile) -> _Features:
     key = company_key(profile.name)
-    words = [w for w in key.split() if not _is_generic(w)]
+    words = _distinctive_words(key)
     domain = (domain_of(profile.domain) if profile.domain else None) or domain_of(profile.name)
     if domain in FREE_MAIL_DOMAINS:
         domain = None

@@ -108,15 +108,22 @@ def _run(
     dry_run: bool,
     progress: Progress | None,
 ) -> ImportResult:
+    from dealsight.services.accounts import import_duplicate_warning
+    from dealsight.store.accounts import max_account_id
+
     result = ImportResult(dry_run=dry_run)
     started = utc_now()
     try:
         with engine.begin() as conn:
             refs = References(conn)
+            accounts_before = max_account_id(conn)
             for stage in stages:
                 refs.define_stage(stage.name, stage.share, stage.outcome)
             for mapping, path, sheet, by_header in jobs:
                 result.reports.append(_one(conn, refs, mapping, path, sheet, by_header, progress))
+            duplicates = import_duplicate_warning(conn, accounts_before)
+            if duplicates and result.reports:  # accounts the import created that look like others
+                result.reports[-1].warnings.append(duplicates)
             if dry_run:
                 raise _DryRun
             _log(conn, result, jobs, started)
