@@ -523,7 +523,7 @@ class DealSimulator:
                 subject = f"{subject} with {self.contact_names[people[0]]}"
             row: Row = {
                 "type": kind.value,
-                "occurred_at": self.moment(when),
+                "occurred_at": self.moment(_office_hours(when)),
                 "opportunity_id": deal.deal_id,
                 "account_id": deal.account.id,
                 "user_id": deal.rep.user_id,
@@ -531,6 +531,12 @@ class DealSimulator:
             }
             result.append((row, people))
         return result
+
+
+def _office_hours(t: float) -> float:
+    """The same day, its time of day squeezed into 08:00-18:00."""
+    day = math.floor(t)
+    return day + (8 + (t - day) * 10) / 24
 
 
 def _poisson(r: random.Random, mean: float) -> int:

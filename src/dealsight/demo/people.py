@@ -192,7 +192,8 @@ def build_accounts(
 
     for kept, domain in planted:
         segment = segments[int(rng.choice(3, p=[0.3, 0.4, 0.3]))].value
-        add(kept, industries[int(rng.integers(len(industries)))], domain, segment, "United States")
+        country = "Germany" if domain.endswith(".de") else "United States"
+        add(kept, industries[int(rng.integers(len(industries)))], domain, segment, country)
     for name, industry, stem in generated:
         segment = segments[int(rng.choice(3, p=list(_SEGMENT_SHARES.values())))].value
         country, tld, _ = catalog.COUNTRIES[int(rng.choice(len(catalog.COUNTRIES), p=country_p))]
