@@ -5,9 +5,10 @@ Run from the repository root::
     .venv/bin/python -m benchmarks.account_matching                 # 5,000 and 20,000 accounts, 3 runs
     .venv/bin/python benchmarks/account_matching.py --sizes 50000 --runs 1
 
-The accounts are seeded, made-up company names (one or two invented words of 2-3 random syllables, sometimes a generic word such
-as "Systems", a legal suffix), half of them with a web domain; 3% are planted duplicates of another
-account (suffix changed, upper case, the domain as the name, or one letter changed). Each run calls
+The accounts are seeded, made-up company names (one or two invented words of 2-3 random syllables,
+sometimes a generic word such as "Systems", a legal suffix), half of them with a web domain; 3% are
+planted duplicates of another account (suffix changed, upper case, the domain as the name, or one
+letter changed). Each run calls
 :func:`dealsight.analytics.account_matching.find_candidates` on all accounts at the default threshold,
 then in the import mode (``among`` = the last 10% of accounts). Printed: median (min-max) seconds, and the
 precision and recall of the pairs found against the planted duplicates, so a speed-up that loses matches

@@ -30,7 +30,8 @@ Decisions:
   distinctive word, are compared with ``rapidfuzz.process.cpdist`` (all cores) and only pairs that can
   reach the threshold are scored in full. A typo in both the first three and the last three letters of a
   name is missed; that is the price of speed.
-- Accounts merged into another (``merged_into_id`` set) are never candidates. Pairs come ordered by score
+- Accounts merged into another (``merged_into_id`` set) are never candidates, nor are an account and its
+  parent (subsidiaries often share a name). Pairs come ordered by score
   (highest first), then by ids; in each pair ``left_id < right_id``.
 """
 
@@ -90,6 +91,7 @@ class AccountProfile:
     email_domains: frozenset[str] = frozenset()
     country: str | None = None
     merged_into_id: int | None = None
+    parent_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,9 @@ def _misspelt_generic(word: str) -> bool:
     if len(word) < 6:
         return False
     found = process.extractOne(word, _LONG_GENERIC, scorer=fuzz.ratio, score_cutoff=80)
-    return found is not None and abs(len(found[0]) - len(word)) <= 1 and found[1] >= 100 - 100 / len(word) - 1e-6
+    return (
+        found is not None and abs(len(found[0]) - len(word)) <= 1 and found[1] >= 100 - 100 / len(word) - 1e-6
+    )
 
 
 def _distinctive_words(key: str) -> list[str]:
@@ -214,6 +218,11 @@ def _score(a: _Features, b: _Features) -> CandidatePair:
         score -= 5
         texts.append(f"but countries differ: {a.profile.country}, {b.profile.country}")
     return CandidatePair(left, right, round(min(max(score, 0.0), 100.0), 1), tuple(texts))
+
+
+def _related(a: _Features, b: _Features) -> bool:
+    """Parent and child accounts often share a name ("Acme Holdings", "Acme Inc."): not duplicates."""
+    return a.profile.parent_id == b.profile.id or b.profile.parent_id == a.profile.id
 
 
 def score_pair(a: AccountProfile, b: AccountProfile) -> CandidatePair:
@@ -329,7 +338,7 @@ def find_candidates(
     # the similarity of distinctive words a pair needs to reach the threshold on names alone
     floor = min(100.0, max(0.0, (threshold - (1 - _SIMILAR_WEIGHT) * 100) / _SIMILAR_WEIGHT - 0.5))
     candidates |= _similar_pairs(feats, _fuzzy_blocks(feats).values(), new, max(floor, 1.0))
-    found = [_score(feats[i], feats[j]) for i, j in candidates]
+    found = [_score(feats[i], feats[j]) for i, j in candidates if not _related(feats[i], feats[j])]
     found = [pair for pair in found if pair.score >= threshold]
     found.sort(key=lambda p: (-p.score, p.left_id, p.right_id))
     return found

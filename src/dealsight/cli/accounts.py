@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import typer
 from rich.table import Table
@@ -65,6 +66,7 @@ def duplicates_command(
         f"Merge one into another with `dealsight accounts merge KEEP MERGE`, "
         f"e.g. `dealsight accounts merge {first.suggested_keep.id} {first.suggested_merge.id}`.",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -74,12 +76,14 @@ def _show_plan(plan: MergePlan) -> None:
         f"Merge  {plan.merge.name} (id {plan.merge.id}, {plan.merge.opportunities} opportunities)\n"
         f"Match  score {plan.score:.0f}: {plan.evidence}",
         highlight=False,
+        soft_wrap=True,
     )
     moves = plan.moves
     out.print(
         f"Moves  {moves.opportunities} opportunities, {moves.contacts} contacts, {moves.activities} "
         f"activities and {moves.children} child accounts to '{plan.keep.name}'",
         highlight=False,
+        soft_wrap=True,
     )
     if plan.fills:
         filled = ", ".join(f"{name} = {value}" for name, value in plan.fills.items())
@@ -105,16 +109,25 @@ def merge_command(
         f"moved {done.moved_opportunities} opportunities, {done.moved_contacts} contacts, "
         f"{plan.moves.activities} activities and {plan.moves.children} child accounts.",
         highlight=False,
+        soft_wrap=True,
     )
 
 
 @app.command("merges")
 def merges_command(
     limit: int | None = typer.Option(None, "--limit", "-n", min=0, help="Show at most this many."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON list instead of a table."),
     database: str | None = DatabaseOption,
 ) -> None:
     """The merge log, the latest first."""
     entries = merge_log(open_store(database), limit=limit)
+    if as_json:
+        rows = [
+            {**asdict(e.merge), "kept_name": e.kept_name, "merged_external_id": e.merged_external_id}
+            for e in entries
+        ]
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
     if not entries:
         out.print("No accounts have been merged.")
         return

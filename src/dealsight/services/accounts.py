@@ -133,9 +133,7 @@ def _check(conn: sa.Connection, keep: str, merge: str) -> tuple[sa.Row[Any], sa.
         if row.merged_into_id is not None:
             into = store.account_rows(conn, [row.merged_into_id]).get(row.merged_into_id)
             target = store.describe([into]) if into is not None else f"id {row.merged_into_id}"
-            raise ConflictError(
-                f"cannot {role} {store.describe([row])}: it was already merged into {target}"
-            )
+            raise ConflictError(f"cannot {role} {store.describe([row])}: it was already merged into {target}")
     return kept, merged
 
 
@@ -208,10 +206,10 @@ def import_duplicate_warning(
     flagged = {i for p in pairs for i in (p.left_id, p.right_id) if i in new}
     examples = []
     for pair in pairs[:WARNING_EXAMPLES]:
-        first, second = (pair.right_id, pair.left_id) if pair.right_id in new else (pair.left_id, pair.right_id)
-        examples.append(
-            f"'{names[first]}' ~ '{names[second]}' (score {pair.score:.0f}, {pair.evidence[0]})"
+        first, second = (
+            (pair.right_id, pair.left_id) if pair.right_id in new else (pair.left_id, pair.right_id)
         )
+        examples.append(f"'{names[first]}' ~ '{names[second]}' (score {pair.score:.0f}, {pair.evidence[0]})")
     more = f", and {len(pairs) - WARNING_EXAMPLES} more" if len(pairs) > WARNING_EXAMPLES else ""
     verb = "looks" if len(flagged) == 1 else "look"
     plural = "" if len(flagged) == 1 else "s"

@@ -65,7 +65,9 @@ def email_domains(conn: sa.Connection) -> dict[int, frozenset[str]]:
 def account_profiles(conn: sa.Connection, ids: Collection[int] | None = None) -> list[AccountProfile]:
     """Profiles of the accounts not merged into another (of ``ids`` only, when given), by id."""
     query = (
-        sa.select(_accounts.c.id, _accounts.c.name, _accounts.c.domain, _accounts.c.country)
+        sa.select(
+            _accounts.c.id, _accounts.c.name, _accounts.c.domain, _accounts.c.country, _accounts.c.parent_id
+        )
         .where(_accounts.c.merged_into_id.is_(None))
         .order_by(_accounts.c.id)
     )
@@ -77,7 +79,10 @@ def account_profiles(conn: sa.Connection, ids: Collection[int] | None = None) ->
             rows.extend(conn.execute(query.where(_accounts.c.id.in_(part))))
     emails = email_domains(conn)
     return [
-        AccountProfile(r.id, r.name, r.domain, emails.get(r.id, frozenset()), r.country) for r in rows
+        AccountProfile(
+            r.id, r.name, r.domain, emails.get(r.id, frozenset()), r.country, parent_id=r.parent_id
+        )
+        for r in rows
     ]
 
 
@@ -98,7 +103,11 @@ def find_by_reference(conn: sa.Connection, ref: str) -> list[sa.Row[Any]]:
     queries = []
     if ref.isdigit():
         queries.append(_accounts.c.id == int(ref))
-    queries += [_accounts.c.external_id == ref, _accounts.c.name == ref, _accounts.c.name_key == name_key(ref)]
+    queries += [
+        _accounts.c.external_id == ref,
+        _accounts.c.name == ref,
+        _accounts.c.name_key == name_key(ref),
+    ]
     for condition in queries:
         rows = list(conn.execute(sa.select(_accounts).where(condition).order_by(_accounts.c.id)))
         if rows:
@@ -156,9 +165,7 @@ def merge_into(
     """Move everything of ``merged`` to ``kept``, fill ``kept``'s gaps, mark ``merged``, log the merge."""
 
     def move(table: sa.Table, column: str) -> int:
-        result = conn.execute(
-            table.update().where(table.c[column] == merged.id).values({column: kept.id})
-        )
+        result = conn.execute(table.update().where(table.c[column] == merged.id).values({column: kept.id}))
         return int(result.rowcount)
 
     moved_opportunities = move(schema.opportunities, "account_id")
