@@ -41,7 +41,6 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import combinations
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -143,7 +142,9 @@ def _distinctive_words(key: str) -> list[str]:
 def _features(profile: AccountProfile) -> _Features:
     key = company_key(profile.name)
     words = _distinctive_words(key)
-    domain = (domain_of(profile.domain) if profile.domain else None) or domain_of(profile.name)
+    domain = (domain_of(profile.domain) if profile.domain else None) or (
+        domain_of(profile.name) if "." in profile.name else None
+    )
     if domain in FREE_MAIL_DOMAINS:
         domain = None
     stem = company_key(domain).replace(" ", "") if domain else None
@@ -257,57 +258,67 @@ def _fuzzy_blocks(feats: Sequence[_Features]) -> dict[str, list[int]]:
     return blocks
 
 
-_SMALL_BLOCK = 48  # larger blocks are compared inside rapidfuzz (cdist), not pair by pair in Python
+_SMALL_BLOCK = 48  # larger fuzzy blocks are compared inside rapidfuzz (cdist), not pair by pair
+_MAX_EXACT_BLOCK = 50  # a domain or name shared by more accounts than this is no evidence of one company
+
+Pairs = np.ndarray  # shape (k, 2), int64, left index < right index
 
 
-def _pairs_in(blocks: Iterable[list[int]], new: np.ndarray | None) -> set[tuple[int, int]]:
-    """Every pair of accounts sharing a block (with a new account, when ``new`` is given)."""
-    pairs: set[tuple[int, int]] = set()
+def _pairs_in(blocks: Iterable[list[int]], new: np.ndarray | None, largest: int) -> Pairs:
+    """Every pair of accounts sharing a block of at most ``largest`` members (with a new account, when
+    ``new`` is given); blocks of one size are expanded together, in numpy."""
+    by_size: dict[int, list[list[int]]] = defaultdict(list)
     for members in blocks:
-        if len(members) >= 2 and (new is None or new[members].any()):
-            pairs.update(combinations(members, 2))
+        if 2 <= len(members) <= largest and (new is None or new[members].any()):
+            by_size[len(members)].append(members)
+    parts = [np.empty((0, 2), dtype=np.int64)]
+    for size, groups in by_size.items():
+        matrix = np.asarray(groups, dtype=np.int64)  # members are in increasing order
+        left, right = np.triu_indices(size, 1)
+        parts.append(np.stack([matrix[:, left].ravel(), matrix[:, right].ravel()], axis=1))
+    pairs = np.concatenate(parts)
     if new is not None:
-        pairs = {(i, j) for i, j in pairs if new[i] or new[j]}
-    return pairs
+        pairs = pairs[new[pairs[:, 0]] | new[pairs[:, 1]]]
+    return _unique(pairs)
+
+
+def _unique(pairs: Pairs) -> Pairs:
+    """The distinct pairs, sorted (through one int64 code per pair: far faster than rows)."""
+    if not len(pairs):
+        return pairs
+    codes = np.unique((pairs[:, 0] << 32) | pairs[:, 1])
+    return np.stack([codes >> 32, codes & 0xFFFFFFFF], axis=1)
 
 
 def _similar_pairs(
-    feats: Sequence[_Features], blocks: Iterable[list[int]], new: np.ndarray | None, floor: float
-) -> set[tuple[int, int]]:
-    """Pairs sharing a fuzzy block whose distinctive words are at least ``floor`` alike."""
-    found: set[tuple[int, int]] = set()
-    small: list[list[int]] = []
+    words: tuple[np.ndarray, np.ndarray], blocks: Iterable[list[int]], new: np.ndarray | None, floor: float
+) -> Pairs:
+    """Pairs sharing a fuzzy block whose distinctive words (in either order) are at least ``floor`` alike."""
+    blocks = list(blocks)
+    found = [np.empty((0, 2), dtype=np.int64)]
     for members in blocks:
-        if len(members) < 2 or (new is not None and not new[members].any()):
+        if len(members) <= _SMALL_BLOCK or (new is not None and not new[members].any()):
             continue
-        if len(members) <= _SMALL_BLOCK:
-            small.append(members)
-            continue
+        index = np.asarray(members, dtype=np.int64)
         matrix = np.zeros((len(members), len(members)), dtype=bool)
-        for attribute in ("distinctive", "sorted_words"):
-            keys = [getattr(feats[i], attribute) for i in members]
-            matrix |= process.cdist(keys, keys, scorer=fuzz.ratio, score_cutoff=floor, dtype=np.uint8) > 0
+        for keys in words:
+            chosen = keys[index]
+            matrix |= process.cdist(chosen, chosen, scorer=fuzz.ratio, score_cutoff=floor, dtype=np.uint8) > 0
         left, right = np.nonzero(np.triu(matrix, 1))
-        index = np.asarray(members)
-        left, right = index[left], index[right]
+        pairs = np.stack([index[left], index[right]], axis=1)
         if new is not None:
-            keep = new[left] | new[right]
-            left, right = left[keep], right[keep]
-        found.update(zip(left.tolist(), right.tolist(), strict=True))
-    pairs = sorted(_pairs_in(small, new) - found)
-    if pairs:
-        passing = np.zeros(len(pairs), dtype=bool)
-        for attribute in ("distinctive", "sorted_words"):
+            pairs = pairs[new[pairs[:, 0]] | new[pairs[:, 1]]]
+        found.append(pairs)
+    small = _pairs_in(blocks, new, _SMALL_BLOCK)
+    if len(small):
+        passing = np.zeros(len(small), dtype=bool)
+        for keys in words:
             ratios = process.cpdist(
-                [getattr(feats[i], attribute) for i, _ in pairs],
-                [getattr(feats[j], attribute) for _, j in pairs],
-                scorer=fuzz.ratio,
-                score_cutoff=floor,
-                workers=-1,
+                keys[small[:, 0]], keys[small[:, 1]], scorer=fuzz.ratio, score_cutoff=floor, workers=-1
             )
             passing |= ratios > 0
-        found.update(pair for pair, keep in zip(pairs, passing.tolist(), strict=True) if keep)
-    return found
+        found.append(small[passing])
+    return np.concatenate(found)
 
 
 def find_candidates(
@@ -334,10 +345,15 @@ def find_candidates(
         new = np.fromiter((p.id in wanted for p in live), dtype=bool, count=len(live))
         if not new.any():
             return []
-    candidates = _pairs_in(_exact_blocks(feats).values(), new)
+    exact = _pairs_in(_exact_blocks(feats).values(), new, _MAX_EXACT_BLOCK)
     # the similarity of distinctive words a pair needs to reach the threshold on names alone
     floor = min(100.0, max(0.0, (threshold - (1 - _SIMILAR_WEIGHT) * 100) / _SIMILAR_WEIGHT - 0.5))
-    candidates |= _similar_pairs(feats, _fuzzy_blocks(feats).values(), new, max(floor, 1.0))
+    words = (
+        np.array([f.distinctive for f in feats], dtype=object),
+        np.array([f.sorted_words for f in feats], dtype=object),
+    )
+    similar = _similar_pairs(words, _fuzzy_blocks(feats).values(), new, max(floor, 1.0))
+    candidates = _unique(np.concatenate([exact, similar])).tolist()
     found = [_score(feats[i], feats[j]) for i, j in candidates if not _related(feats[i], feats[j])]
     found = [pair for pair in found if pair.score >= threshold]
     found.sort(key=lambda p: (-p.score, p.left_id, p.right_id))
