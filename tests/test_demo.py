@@ -118,6 +118,9 @@ def test_accounts_have_segments_subsidiaries_and_planted_duplicates(org: Organis
     for contact in org.tables["contacts"]:
         contacts_by_account[contact["account_id"]].append(contact)
     assert all(any(c["is_executive"] for c in contacts_by_account[a["id"]]) for a in accounts)
+    by_name = {a["name"]: a["id"] for a in accounts}
+    emails = {c["email"] for c in contacts_by_account[by_name["Northwind Traders Inc."]]}
+    assert {c["email"] for c in contacts_by_account[by_name["NORTHWIND TRADERS"]]} & emails
 
 
 # history and state invariants, on both back ends -----------------------------------------------------

@@ -17,7 +17,8 @@ The organisation
   "Contoso Ltd" / "Contoso Limited" (both contoso.com); "Fabrikam, Inc." / "Fabrikam Incorporated" (no
   domain); "Tailspin Toys Corp." / "Tailspin Toys" (both tailspintoys.com); "Adventure Works Cycles" /
   "Adventure-Works Cycles LLC" (no domain); "Wide World Importers GmbH" / "Wide World Importers" (no
-  domain); "Litware Inc." / "LitWare" (both litware.com). The duplicates carry a few deals and contacts.
+  domain); "Litware Inc." / "LitWare" (both litware.com). The duplicates carry a few deals and contacts,
+  one of them the same person (name and e-mail) as a contact of the account they duplicate.
 - ~5,000 opportunities at scale 1, created over the last 1,000 days with ~25% yearly growth, on
   workdays; 7 products from a $7,500 support plan to a $96,000-per-unit enterprise platform.
 

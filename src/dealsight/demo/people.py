@@ -217,6 +217,7 @@ def build_accounts(
         original = rows[index]
         for spelling, dup_domain in spellings:
             dup = add(spelling, original["industry"], dup_domain, original["segment"], original["country"])
+            dup["_duplicate_of"] = original["id"]
             dup["employees"] = None if rng.random() < 0.5 else original["employees"]
             dup["annual_revenue"] = None
             infos[-1].weight = 0.25
@@ -263,6 +264,20 @@ def build_contacts(
             info.contacts.append(contact_id)
             if is_exec:
                 info.executives.append(contact_id)
+    # a duplicate account shares a person (same name and e-mail) with the account it duplicates
+    first_contact: dict[int, Row] = {}
+    for row in rows:
+        first_contact.setdefault(row["account_id"], row)
+    for account, info in zip(accounts, infos, strict=True):
+        original = account.pop("_duplicate_of", None)
+        if original is not None:
+            shared = {**first_contact[original], "id": len(rows) + 1, "account_id": account["id"]}
+            rows.append(shared)
+            roles[shared["id"]] = roles[first_contact[original]["id"]]
+            names[shared["id"]] = shared["name"]
+            info.contacts.append(shared["id"])
+            if shared["is_executive"]:
+                info.executives.append(shared["id"])
     return rows, roles, names
 
 
