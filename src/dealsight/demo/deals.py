@@ -18,9 +18,9 @@ from decimal import Decimal
 from typing import Any
 
 from dealsight.demo import catalog
+from dealsight.demo.activity import ActivityPlan, simulate_activities
 from dealsight.demo.people import AccountInfo, Rep
 from dealsight.domain.enums import (
-    ActivityType,
     BuyerPhase,
     DealRole,
     ForecastCategory,
@@ -33,33 +33,9 @@ from dealsight.domain.enums import (
 Row = dict[str, Any]
 STAGE_NAMES = catalog.OPEN_STAGES
 PROPOSAL, NEGOTIATION = 3, 4
+_ACTIVITY_RATE = {Segment.SMB: 0.17, Segment.MID_MARKET: 0.13, Segment.ENTERPRISE: 0.11}
 _SEGMENT_OFFSET = {Segment.SMB: 0.25, Segment.MID_MARKET: 0.0, Segment.ENTERPRISE: -0.25}
 _DISCOUNT_BASE = {Segment.SMB: 0.05, Segment.MID_MARKET: 0.09, Segment.ENTERPRISE: 0.14}
-_ACTIVITY_RATE = {Segment.SMB: 0.17, Segment.MID_MARKET: 0.13, Segment.ENTERPRISE: 0.11}
-_ACTIVITY_MIX: tuple[tuple[tuple[ActivityType, float], ...], ...] = (
-    ((ActivityType.EMAIL, 0.5), (ActivityType.CALL, 0.4), (ActivityType.MEETING, 0.1)),
-    ((ActivityType.CALL, 0.4), (ActivityType.EMAIL, 0.4), (ActivityType.MEETING, 0.2)),
-    (
-        (ActivityType.MEETING, 0.35),
-        (ActivityType.CALL, 0.25),
-        (ActivityType.EMAIL, 0.25),
-        (ActivityType.DEMO, 0.15),
-    ),
-    (
-        (ActivityType.EMAIL, 0.4),
-        (ActivityType.MEETING, 0.3),
-        (ActivityType.CALL, 0.2),
-        (ActivityType.DEMO, 0.1),
-    ),
-    ((ActivityType.EMAIL, 0.4), (ActivityType.CALL, 0.3), (ActivityType.MEETING, 0.3)),
-)
-_SUBJECTS = {
-    ActivityType.EMAIL: "E-mail",
-    ActivityType.CALL: "Call",
-    ActivityType.MEETING: "Meeting",
-    ActivityType.DEMO: "Product demo",
-    ActivityType.PROPOSAL: "Proposal sent",
-}
 
 
 def money_text(value: Decimal | None) -> str | None:
@@ -356,8 +332,15 @@ class DealSimulator:
             {"opportunity_id": deal.deal_id, "contact_id": c, "deal_role": role} for c, role in contacts
         ]
         doomed = outcome != Outcome.WON
-        records.activities = self._activities(
-            r, deal, stages, entries, exits, [c for c, _ in contacts], doomed, stall_at
+        records.activities = simulate_activities(
+            r,
+            ActivityPlan(deal.deal_id, deal.account.id, deal.rep.user_id, deal.created, self.end),
+            _ACTIVITY_RATE[Segment(segment)] * rep.activity,
+            (stages, entries, exits),
+            [(c, self.contact_names[c]) for c, _ in contacts],
+            doomed=doomed,
+            stall_at=stall_at,
+            moment=self.moment,
         )
         truth = {
             "identified_project": project,
@@ -481,74 +464,6 @@ class DealSimulator:
             )
         result += [(c, self.contact_roles[c]) for c in chosen]
         return result
-
-    def _activities(
-        self,
-        r: random.Random,
-        deal: DealInput,
-        stages: list[int],
-        entries: list[float],
-        exits: list[float],
-        contacts: list[int],
-        doomed: bool,
-        stall_at: int,
-    ) -> list[tuple[Row, list[int]]]:
-        """Activities per stage; before a loss or while a deal goes quiet their rate decays."""
-        rate = _ACTIVITY_RATE[Segment(deal.account.segment)] * deal.rep.activity
-        times: list[tuple[float, int]] = []
-        for stage, start, stop in zip(stages, entries, exits, strict=True):
-            length = stop - start
-            if doomed and stage == stages[-1]:
-                tau = r.uniform(5, 12) if stage == stall_at else max(2.0, length / 2)
-                share = 1 - math.exp(-length / tau)
-                for _ in range(_poisson(r, rate * tau * share)):
-                    times.append((start - tau * math.log(1 - r.random() * share), stage))
-            else:
-                boost = 1.4 if stage == NEGOTIATION else 1.0
-                times += [(r.uniform(start, stop), stage) for _ in range(_poisson(r, rate * boost * length))]
-            if stage == PROPOSAL:
-                times.append((start + r.uniform(0.01, min(2.0, length) * 0.9), -1))
-        result: list[tuple[Row, list[int]]] = []
-        for when, stage in sorted(times):
-            if when >= self.end or when < deal.created:
-                continue
-            if stage < 0:
-                kind = ActivityType.PROPOSAL
-            else:
-                mix = _ACTIVITY_MIX[stage]
-                kind = r.choices([k for k, _ in mix], weights=[w for _, w in mix])[0]
-            people = r.sample(contacts, min(len(contacts), 1 if r.random() < 0.7 else 2)) if contacts else []
-            subject = _SUBJECTS[kind]
-            if people:
-                subject = f"{subject} with {self.contact_names[people[0]]}"
-            row: Row = {
-                "type": kind.value,
-                "occurred_at": self.moment(_office_hours(when)),
-                "opportunity_id": deal.deal_id,
-                "account_id": deal.account.id,
-                "user_id": deal.rep.user_id,
-                "subject": subject,
-            }
-            result.append((row, people))
-        return result
-
-
-def _office_hours(t: float) -> float:
-    """The same day, its time of day squeezed into 08:00-18:00."""
-    day = math.floor(t)
-    return day + (8 + (t - day) * 10) / 24
-
-
-def _poisson(r: random.Random, mean: float) -> int:
-    if mean <= 0:
-        return 0
-    if mean > 30:
-        return max(0, round(r.gauss(mean, math.sqrt(mean))))
-    limit, k, p = math.exp(-mean), 0, r.random()
-    while p > limit:
-        k += 1
-        p *= r.random()
-    return k
 
 
 def _short(name: str) -> str:
