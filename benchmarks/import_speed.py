@@ -139,44 +139,9 @@ LAST = [
     "Ahmed",
     "Lopez",
 ]
-PARTS = [
-    "North",
-    "South",
-    "Blue",
-    "Green",
-    "Red",
-    "Silver",
-    "Gold",
-    "Iron",
-    "Bright",
-    "Clear",
-    "Swift",
-    "Prime",
-    "Alpha",
-    "Delta",
-    "Nova",
-    "Terra",
-    "Aqua",
-    "Sky",
-    "Star",
-    "Sun",
-    "Moon",
-    "Peak",
-    "Stone",
-    "River",
-    "Lake",
-    "Oak",
-    "Pine",
-    "Cedar",
-    "Maple",
-    "Fox",
-    "Wolf",
-    "Hawk",
-    "Lion",
-    "Bear",
-    "Orbit",
-    "Pixel",
-]
+SYLLABLES = [
+    f"{c}{v}{e}" for c in "bdfgklmnprstvz" for v in "aeiou" for e in ("", "n", "r")
+]  # 210 syllables: 9 million three-syllable cores
 TRADES = [
     "Analytics",
     "Logistics",
@@ -218,17 +183,15 @@ def _us_time(moment: datetime) -> str:
 
 
 def _pools(rng: random.Random) -> tuple[list[str], list[str]]:
-    accounts: set[str] = set()
-    while len(accounts) < ACCOUNTS:
-        accounts.add(
-            f"{rng.choice(PARTS)}{rng.choice(PARTS).lower()} {rng.choice(TRADES)} {rng.choice(LEGAL)}"
-        )
-        if len(accounts) > ACCOUNTS * 0.9:  # the name space thins out: number the rest, as CRMs often do
-            accounts.add(f"{rng.choice(PARTS)} {rng.choice(TRADES)} {len(accounts)} {rng.choice(LEGAL)}")
+    """Account names with distinct cores (``Kavoren Logistics GmbH``): few look alike, as in a clean CRM."""
+    cores: set[str] = set()
+    while len(cores) < ACCOUNTS:
+        cores.add("".join(rng.choice(SYLLABLES) for _ in range(3)).capitalize())
+    accounts = [f"{core} {rng.choice(TRADES)} {rng.choice(LEGAL)}" for core in sorted(cores)]
     owners: set[str] = set()
     while len(owners) < OWNERS:
         owners.add(f"{rng.choice(FIRST)} {rng.choice(LAST)}-{rng.choice(LAST)}")
-    return sorted(accounts), sorted(owners)
+    return accounts, sorted(owners)
 
 
 def generate(rows: int, out: Path) -> tuple[Path, Path, int]:

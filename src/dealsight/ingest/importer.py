@@ -337,6 +337,7 @@ class FileImporter:
 
     # opportunities -----------------------------------------------------------------------------------
     def _write_opportunities(self, batch: Batch) -> None:
+        self.refs.ensure_accounts(v["account"] for _, v in batch if "account" in v)
         records = [self._opportunity_record(number, v) for number, v in batch]
         if self.problems:
             return
@@ -347,7 +348,7 @@ class FileImporter:
             r["external_id"]: v.get("last_modified", self.now)
             for (_, v), r in zip(batch, records, strict=True)
         }
-        result = upsert(self.conn, schema.opportunities, records, ["external_id"])
+        result = upsert(self.conn, schema.opportunities, records, ["external_id"], new_ids=False)
         self._count(result.created, result.updated, result.unchanged)
         history = []
         ids_to_key = {i: k for k, i in result.ids.items()}
@@ -365,7 +366,13 @@ class FileImporter:
                         }
                     )
         if history:
-            upsert(self.conn, schema.opportunity_history, history, ["opportunity_id", "field", "changed_at"])
+            upsert(
+                self.conn,
+                schema.opportunity_history,
+                history,
+                ["opportunity_id", "field", "changed_at"],
+                new_ids=False,
+            )
 
     def _opportunity_record(self, number: int, v: dict[str, Any]) -> dict[str, Any]:
         stage = self.refs.stage(v["stage"])
@@ -532,7 +539,11 @@ class FileImporter:
         if self.problems:
             return
         result = upsert(
-            self.conn, schema.opportunity_history, records, ["opportunity_id", "field", "changed_at"]
+            self.conn,
+            schema.opportunity_history,
+            records,
+            ["opportunity_id", "field", "changed_at"],
+            new_ids=False,
         )
         self._count(result.created, result.updated, result.unchanged)
 

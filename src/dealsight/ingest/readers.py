@@ -63,10 +63,14 @@ def _open_csv(path: Path) -> Table:
     text = io.TextIOWrapper(raw, encoding=encoding, newline="")
     head = sample.decode(encoding, errors="replace")
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(head.split("\n", 1)[0], ",;\t|")
+        sniffed = csv.Sniffer().sniff(head.split("\n", 1)[0], ",;\t|")
     except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(text, dialect)
+        sniffed = csv.excel
+    # only the delimiter comes from the header line: a header without quotes makes the sniffer guess
+    # doublequote=False, which misreads a later cell such as "Acme ""East"", Inc." (RFC 4180 quoting)
+    reader = csv.reader(
+        text, csv.excel, delimiter=sniffed.delimiter, skipinitialspace=sniffed.skipinitialspace
+    )
     try:
         header = [cell.strip() for cell in next(reader)]
     except StopIteration:
@@ -82,9 +86,10 @@ def _open_csv(path: Path) -> Table:
         try:
             for cells in reader:
                 number += 1
-                if not any(cell.strip() for cell in cells):
+                stripped = [cell.strip() for cell in cells]
+                if not any(stripped):
                     continue
-                yield number, {h: c.strip() for h, c in zip(header, cells, strict=False) if c.strip()}
+                yield number, {h: c for h, c in zip(header, stripped, strict=False) if c}
         except UnicodeDecodeError:
             raise ImportError_(
                 f"{path.name}, row {number + 1}: cannot decode the text as {encoding}; save it as UTF-8"

@@ -10,7 +10,6 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from enum import StrEnum
-from functools import partial
 from typing import Any
 
 from dealsight.errors import MappingError, RowProblem
@@ -60,8 +59,8 @@ class RowParser:
         if isinstance(kind, type) and issubclass(kind, StrEnum):
             return fields.enum_parser(kind, ENUM_ALIASES.get(kind))
         simple: dict[str, Callable[[str], Any]] = {
-            "date": partial(fields.parse_date, formats=formats),
-            "datetime": partial(fields.parse_datetime, formats=formats),
+            "date": fields.date_parser(formats),
+            "datetime": fields.datetime_parser(formats),
             "decimal": fields.parse_decimal,
             "int": fields.parse_int,
             "share": fields.parse_share,

@@ -8,6 +8,7 @@ and PostgreSQL; everything happens on the caller's connection, inside the caller
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -82,11 +83,14 @@ def upsert(
     *,
     skip: Any = None,
     touch: bool = True,
+    new_ids: bool = True,
 ) -> UpsertResult:
     """Insert or update ``records`` (dicts of column values) recognised by the ``key`` columns.
 
     Later records of the batch win over earlier ones with the same key. ``skip(existing_row)`` may return
-    true to leave an existing record alone (reported in ``skipped``).
+    true to leave an existing record alone (reported in ``skipped``). With ``new_ids=False`` the ids of
+    inserted records are not read back (``ids`` then holds existing records only): one query less per
+    batch for callers that do not need them.
     """
     result = UpsertResult()
     latest: dict[Any, dict[str, Any]] = {}
@@ -121,6 +125,7 @@ def upsert(
     if inserts:
         _insert(conn, table, inserts)
         result.created = len(inserts)
+    if inserts and new_ids:
         new_keys = [_key_of(r, key) for r in inserts]
         for record_key, row in fetch_existing(conn, table, key, new_keys, []).items():
             result.ids[record_key] = row["id"]
@@ -129,12 +134,52 @@ def upsert(
 
 
 def _insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    # one executemany per distinct column set (records of a file usually share one)
+    # one statement per distinct column set (records of a file usually share one)
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         by_columns.setdefault(tuple(sorted(row)), []).append(row)
-    for group in by_columns.values():
-        conn.execute(table.insert(), group)
+    for names, group in by_columns.items():
+        if any(c.default is not None for c in table.c if c.name not in names):
+            conn.execute(table.insert(), group)  # a Python-side default: let SQLAlchemy fill it in
+        else:
+            _insert_plain(conn, table, names, group)
+
+
+def _insert_plain(
+    conn: sa.Connection, table: sa.Table, names: tuple[str, ...], rows: list[dict[str, Any]]
+) -> None:
+    """Insert ``rows`` the way a bulk load does: PostgreSQL ``COPY``, one prepared INSERT on SQLite.
+
+    Values go through the same conversions SQLAlchemy applies (its bind processors: dates to text on
+    SQLite, JSON to text, ...), on the caller's connection and transaction; server defaults fill the
+    columns not named. SQLAlchemy's per-row parameter handling was most of the time spent writing.
+    """
+    dialect = conn.dialect
+    processors = [
+        (index, processor)
+        for index, name in enumerate(names)
+        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
+    values = operator.itemgetter(*names)
+    if len(names) == 1:
+        tuples: list[Any] = [[values(row)] for row in rows]
+    else:
+        tuples = [list(values(row)) for row in rows]
+    for index, processor in processors:
+        for record in tuples:
+            record[index] = processor(record[index])
+    preparer = dialect.identifier_preparer
+    columns = ", ".join(preparer.format_column(table.c[name]) for name in names)
+    target = f"{preparer.format_table(table)} ({columns})"
+    if dialect.name == "postgresql":
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+            for record in tuples:
+                copy.write_row(record)
+        return
+    marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in names)
+    conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks})", [tuple(r) for r in tuples])
 
 
 def _update(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
