@@ -88,8 +88,9 @@ class DateFormats:
             self.single = [re.compile(str(p), re.IGNORECASE).fullmatch for p in patterns]
             alternatives = [f"(?P<f{i}>{p})" for i, p in enumerate(patterns)]
             alternatives.append("(?P<absent>(?!))")  # never matches: read for directives a format lacks
-            self.joined = re.compile("|".join(alternatives), re.IGNORECASE).fullmatch
-            numbers = self.joined.__self__.groupindex
+            joined = re.compile("|".join(alternatives), re.IGNORECASE)
+            self.joined = joined.fullmatch
+            numbers = joined.groupindex
             absent = numbers["absent"]
             self.groups = [
                 tuple(numbers.get(f"{d}{i}", absent) for d in "YmdHIMSp") for i in range(len(self.formats))
@@ -121,14 +122,15 @@ class DateFormats:
 
     @staticmethod
     def _build(parts: tuple[str | None, ...]) -> datetime:
-        year, month, day, hour, hour12, minute, second, noon = parts
+        year, month, day, hour24, hour12, minute, second, noon = parts
+        hour = int(hour24 or 0)
         if hour12 is not None:  # strptime's rule: 12 AM is 0:00, and %I without %p is AM
             hour = int(hour12) % 12 + (12 if noon is not None and noon.lower() == "pm" else 0)
         return datetime(
             int(year or 1900),
             int(month or 1),
             int(day or 1),
-            int(hour or 0),
+            hour,
             int(minute or 0),
             int(second or 0),
         )

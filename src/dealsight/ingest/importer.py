@@ -37,7 +37,7 @@ from dealsight.ingest.mapping import FileMapping
 from dealsight.ingest.readers import Table
 from dealsight.ingest.rows import RowParser
 from dealsight.store import schema
-from dealsight.store.bulk import insert_many, upsert
+from dealsight.store.bulk import analyze, insert_many, upsert
 from dealsight.store.lookups import References
 
 MAX_PROBLEMS = 20
@@ -122,12 +122,18 @@ class FileImporter:
         for stage in self.mapping.stages:
             self.refs.define_stage(stage.name, stage.share, stage.outcome)
         write = getattr(self, f"_write_{self.mapping.entity}")
+        analyzed_at = 10_000  # PostgreSQL statistics refreshed each time the rows written double
         for batch in self._batches():
             if not self.problems:
                 write(batch)
+                if self.report.rows >= 2 * analyzed_at and self.spec.table is not None:
+                    analyze(self.conn, self.spec.table)
+                    analyzed_at = self.report.rows
         if self.problems:
             raise RowError(self.problems, self.more_problems)
         self._after()
+        if self.spec.table is not None and self.report.rows >= 1000:
+            analyze(self.conn, self.spec.table)
         self.report.finish(self.refs, self.parser.rewrite_notes())
         return self.report
 

@@ -48,6 +48,11 @@ class RowParser:
                 )
         formats = tuple(mapping.date_formats) + fields.DEFAULT_DATE_FORMATS
         self.parsers = {f: self._parser(f, formats) for f in {*self.columns, *self.defaults}}
+        # what parse() does for each field, worked out once: (field, column, parser, value map, default)
+        self.plan = [
+            (f, self.columns.get(f), parser, self.values.get(f), self.defaults.get(f))
+            for f, parser in self.parsers.items()
+        ]
 
     def _derivable(self, field: str) -> bool:
         if field == "name" and {"first_name", "last_name"} & set(self.columns):
@@ -74,18 +79,17 @@ class RowParser:
     def parse(self, number: int, raw: dict[str, str]) -> tuple[dict[str, Any], list[RowProblem]]:
         values: dict[str, Any] = {}
         problems: list[RowProblem] = []
-        for field, parser in self.parsers.items():
-            column = self.columns.get(field)
-            text = raw.get(column) if column else None
-            if text is not None and field in self.values:
-                replaced = self.values[field].get(text.casefold())
+        for field, column, parser, value_map, default in self.plan:
+            text = raw.get(column) if column is not None else None
+            if text is not None and value_map is not None:
+                replaced = value_map.get(text.casefold())
                 if replaced is not None:
                     self.rewritten[(field, text, replaced)] += 1
                     text = replaced or None
             if text is None:
-                text = self.defaults.get(field)
-            if text is None:
-                continue
+                if default is None:
+                    continue
+                text = default
             try:
                 values[field] = parser(text)
             except fields.BadValue as exc:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +21,10 @@ import sqlalchemy as sa
 from dealsight.domain.enums import Outcome, UserRole
 from dealsight.domain.names import domain_of, name_key
 from dealsight.store import schema
-from dealsight.store.bulk import chunks
+from dealsight.store.bulk import chunks, one_of
+
+# the same names come back row after row (owners, accounts): normalise each once (bounded memo)
+_name_key = lru_cache(maxsize=1 << 16)(name_key)
 
 
 def compact_key(text: str) -> str:
@@ -83,7 +87,7 @@ class References:
 
     def find_user(self, ref: str) -> int | None:
         users = self._load_users()
-        return users.get("x:" + ref) or users.get("e:" + ref.lower()) or users.get("n:" + name_key(ref))
+        return users.get("x:" + ref) or users.get("e:" + ref.lower()) or users.get("n:" + _name_key(ref))
 
     def user(self, ref: str, *, role: UserRole = UserRole.REP) -> int:
         """The user named by ``ref`` (id, e-mail or name), created when missing."""
@@ -149,7 +153,7 @@ class References:
 
     def find_account(self, ref: str) -> int | None:
         accounts = self._load_accounts()
-        found = accounts.get("x:" + ref) or accounts.get("n:" + name_key(ref))
+        found = accounts.get("x:" + ref) or accounts.get("n:" + _name_key(ref))
         return None if found is None else self._follow(found)
 
     def account(self, ref: str) -> int:
@@ -173,7 +177,7 @@ class References:
         for ref in refs:
             if "x:" + ref in accounts:
                 continue
-            key = name_key(ref)
+            key = _name_key(ref)
             if "n:" + key not in accounts and key not in missing:
                 missing[key] = ref
         if not missing:
@@ -181,8 +185,10 @@ class References:
         rows = [{"name": ref, "name_key": key, "domain": domain_of(ref)} for key, ref in missing.items()]
         table = schema.accounts
         statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-        for row, (account_id,) in zip(rows, self.conn.execute(statement, rows), strict=True):
-            self._remember_account(account_id, None, row["name_key"], row["name"])
+        for (key, ref), (account_id,) in zip(
+            missing.items(), self.conn.execute(statement, rows), strict=True
+        ):
+            self._remember_account(account_id, None, key, ref)
         self.created["accounts"] += len(rows)
 
     def account_name(self, account_id: int) -> str:
@@ -222,7 +228,7 @@ class References:
     def stage(self, name: str) -> StageInfo:
         """The stage called ``name`` (any case); unknown stages are added as open stages at the end."""
         stages = self.stages()
-        key = name_key(name)
+        key = _name_key(name)
         if key not in stages:
             self.define_stage(name, None, None)
             self.created["stages"] += 1
@@ -266,7 +272,9 @@ class References:
         table = schema.opportunities
         found: dict[str, int] = {}
         for part in chunks(sorted(set(external_ids))):
-            query = sa.select(table.c.external_id, table.c.id).where(table.c.external_id.in_(part))
+            query = sa.select(table.c.external_id, table.c.id).where(
+                one_of(self.conn, table.c.external_id, part)
+            )
             found.update({r.external_id: r.id for r in self.conn.execute(query)})
         return found
 
