@@ -167,12 +167,14 @@ def test_reimport_naming_the_merged_account_lands_on_the_kept_one(
         "external_id,name,account,stage,amount\n"
         "O-2,Renewal,A-2,Negotiation,1000\n"
         "O-9,Expansion,A-2,Prospecting,500\n"
+        "O-10,Upsell,ACME Corporation,Prospecting,700\n"
+        "O-11,Pilot,acme corporation,Prospecting,300\n"
     )
     import_file(engine, "opportunities", path)
     opps = schema.opportunities
     with engine.connect() as conn:
         placed = dict(conn.execute(sa.select(opps.c.external_id, opps.c.account_id)).all())
-    assert placed["O-2"] == acme["kept"] and placed["O-9"] == acme["kept"]
+    assert {placed[o] for o in ("O-2", "O-9", "O-10", "O-11")} == {acme["kept"]}
     assert count(engine, "accounts") == accounts_before
 
 
@@ -201,6 +203,27 @@ def test_import_warns_about_near_duplicates_only(
     deals.write_text("external_id,name,account,stage\nO-7,New deal,Globex Corp.,Prospecting\n")
     [warning] = [w for w in import_file(engine, "opportunities", deals).warnings if "look" in w]
     assert "'Globex Corp.' ~ 'Globex'" in warning
+
+
+def test_a_large_import_compares_exact_evidence_only(
+    engine: Engine, acme: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the limit, an import flags same-domain and same-name accounts but not merely similar names."""
+    import dealsight.services.accounts as accounts_service
+
+    monkeypatch.setattr(accounts_service, "IMPORT_SIMILAR_NAMES_LIMIT", 2)
+    path = tmp_path / "accounts.csv"
+    path.write_text("name,domain\nInitech LLC,initech.com\nRoadruner Holdings,\nHooli,hooli.xyz\n")
+    [warning] = [w for w in import_file(engine, "accounts", path).warnings if "look" in w]
+    assert "'Initech LLC' ~ 'Initech'" in warning and "Roadruner" not in warning
+    assert (
+        "3 accounts were created: on import they were compared by web domain and exact name only" in warning
+    )
+    monkeypatch.setattr(accounts_service, "IMPORT_SIMILAR_NAMES_LIMIT", 5000)
+    typo = tmp_path / "typo.csv"
+    typo.write_text("name\nRoadrunnr Holdings\n")
+    [warning] = [w for w in import_file(engine, "accounts", typo).warnings if "look" in w]
+    assert "'Roadrunnr Holdings' ~ 'Roadrunner Holdings' (score 95, names 95% similar)" in warning
 
 
 def test_import_log_keeps_the_warning(engine: Engine, acme: dict[str, int], tmp_path: Path) -> None:

@@ -326,11 +326,14 @@ def find_candidates(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     among: Collection[int] | None = None,
+    similar_names: bool = True,
 ) -> list[CandidatePair]:
     """Pairs of accounts scoring at least ``threshold``, best first (then by ids).
 
     With ``among`` (account ids), only pairs involving at least one of those accounts are considered:
-    how an import checks the accounts it created against everything in the store, in one pass.
+    how an import checks the accounts it created against everything in the store, in one pass. With
+    ``similar_names=False`` only exact evidence (domain, name keys, contacts' e-mail domains) proposes
+    pairs: the fuzzy comparison of names, the costly part, is skipped.
     """
     seen: set[int] = set()
     live: list[AccountProfile] = []
@@ -346,14 +349,16 @@ def find_candidates(
         if not new.any():
             return []
     exact = _pairs_in(_exact_blocks(feats).values(), new, _MAX_EXACT_BLOCK)
-    # the similarity of distinctive words a pair needs to reach the threshold on names alone
-    floor = min(100.0, max(0.0, (threshold - (1 - _SIMILAR_WEIGHT) * 100) / _SIMILAR_WEIGHT - 0.5))
-    words = (
-        np.array([f.distinctive for f in feats], dtype=object),
-        np.array([f.sorted_words for f in feats], dtype=object),
-    )
-    similar = _similar_pairs(words, _fuzzy_blocks(feats).values(), new, max(floor, 1.0))
-    candidates = _unique(np.concatenate([exact, similar])).tolist()
+    if similar_names:
+        # the similarity of distinctive words a pair needs to reach the threshold on names alone
+        floor = min(100.0, max(0.0, (threshold - (1 - _SIMILAR_WEIGHT) * 100) / _SIMILAR_WEIGHT - 0.5))
+        words = (
+            np.array([f.distinctive for f in feats], dtype=object),
+            np.array([f.sorted_words for f in feats], dtype=object),
+        )
+        similar = _similar_pairs(words, _fuzzy_blocks(feats).values(), new, max(floor, 1.0))
+        exact = np.concatenate([exact, similar])
+    candidates = _unique(exact).tolist()
     found = [_score(feats[i], feats[j]) for i, j in candidates if not _related(feats[i], feats[j])]
     found = [pair for pair in found if pair.score >= threshold]
     found.sort(key=lambda p: (-p.score, p.left_id, p.right_id))

@@ -187,6 +187,11 @@ def merge_log(engine: Engine, *, limit: int | None = None) -> list[MergeLogEntry
         return store.merge_log(conn, limit=limit)
 
 
+IMPORT_SIMILAR_NAMES_LIMIT = 5_000
+"""An import creating more accounts than this compares them by exact evidence only (domain, name keys):
+the fuzzy comparison of names is left to ``dealsight accounts duplicates``, so a large import stays fast."""
+
+
 def import_duplicate_warning(
     conn: sa.Connection, since_id: int, *, threshold: float = DEFAULT_THRESHOLD
 ) -> str | None:
@@ -199,9 +204,16 @@ def import_duplicate_warning(
         return None
     profiles = store.account_profiles(conn)
     new = {p.id for p in profiles if p.id > since_id}
-    pairs = find_candidates(profiles, threshold=threshold, among=new)
+    similar_names = len(new) <= IMPORT_SIMILAR_NAMES_LIMIT
+    pairs = find_candidates(profiles, threshold=threshold, among=new, similar_names=similar_names)
+    skipped = (
+        ""
+        if similar_names
+        else f" ({len(new):,} accounts were created: on import they were compared by web domain and exact "
+        "name only; `dealsight accounts duplicates` also compares similar names)"
+    )
     if not pairs:
-        return None
+        return f"no imported account matches another exactly{skipped}" if skipped else None
     names = {p.id: p.name for p in profiles}
     flagged = {i for p in pairs for i in (p.left_id, p.right_id) if i in new}
     examples = []
@@ -216,7 +228,7 @@ def import_duplicate_warning(
     return (
         f"{len(flagged)} imported account{plural} {verb} like accounts already in the store: "
         f"{', '.join(examples)}{more}; review with `dealsight accounts duplicates` and merge with "
-        "`dealsight accounts merge`"
+        f"`dealsight accounts merge`{skipped}"
     )
 
 

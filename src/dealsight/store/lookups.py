@@ -137,8 +137,8 @@ class References:
         accounts = self._accounts if self._accounts is not None else {}
         if external_id:
             accounts.setdefault("x:" + external_id, account_id)
-        if not merged:
-            accounts.setdefault("n:" + key, account_id)
+        # a merged account's name still leads to it (and on to the account it was merged into)
+        accounts.setdefault(("m:" if merged else "n:") + key, account_id)
         self._account_names[account_id] = name
         self._accounts = accounts
 
@@ -153,7 +153,8 @@ class References:
 
     def find_account(self, ref: str) -> int | None:
         accounts = self._load_accounts()
-        found = accounts.get("x:" + ref) or accounts.get("n:" + _name_key(ref))
+        key = _name_key(ref)
+        found = accounts.get("x:" + ref) or accounts.get("n:" + key) or accounts.get("m:" + key)
         return None if found is None else self._follow(found)
 
     def account(self, ref: str) -> int:
@@ -178,7 +179,7 @@ class References:
             if "x:" + ref in accounts:
                 continue
             key = _name_key(ref)
-            if "n:" + key not in accounts and key not in missing:
+            if "n:" + key not in accounts and "m:" + key not in accounts and key not in missing:
                 missing[key] = ref
         if not missing:
             return
