@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -201,17 +201,7 @@ def merge_into(
         evidence=evidence,
     )
     conn.execute(
-        schema.account_merges.insert().values(
-            kept_id=record.kept_id,
-            merged_id=record.merged_id,
-            merged_name=record.merged_name,
-            merged_external_id=merged.external_id,
-            merged_at=record.merged_at,
-            moved_opportunities=record.moved_opportunities,
-            moved_contacts=record.moved_contacts,
-            score=record.score,
-            evidence=record.evidence,
-        )
+        schema.account_merges.insert().values(**asdict(record), merged_external_id=merged.external_id)
     )
     return record
 
@@ -227,16 +217,7 @@ def merge_log(conn: sa.Connection, *, limit: int | None = None) -> list[MergeLog
     )
     entries: list[MergeLogEntry] = []
     for r in conn.execute(query):
-        merge = AccountMerge(
-            kept_id=r.kept_id,
-            merged_id=r.merged_id,
-            merged_name=r.merged_name,
-            merged_at=r.merged_at,
-            moved_opportunities=r.moved_opportunities,
-            moved_contacts=r.moved_contacts,
-            score=r.score,
-            evidence=r.evidence,
-        )
+        merge = AccountMerge(**{f.name: r._mapping[f.name] for f in fields(AccountMerge)})
         entries.append(MergeLogEntry(merge, r.kept_name, r.merged_external_id))
     return entries
 
