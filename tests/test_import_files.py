@@ -293,3 +293,34 @@ def test_mapping_errors_name_the_problem(engine: Engine, tmp_path: Path) -> None
         import_file(engine, "opportunities", path, mapping=mapping)
     with pytest.raises(MappingError, match="no preset named 'salesforce'"):
         import_file(engine, "opportunities", path, preset="salesforce")
+    with pytest.raises(
+        MappingError, match=r"nothing gives the opportunities field 'external_id'; give --preset"
+    ):
+        import_file(engine, "opportunities", path)  # Salesforce headers without the preset
+
+
+@pytest.mark.parametrize(
+    ("entity", "text", "column"),
+    [
+        ("opportunities", "external_id,name,stage,amount\nX1,Deal,,5\nX2,Other,Prospecting,6\n", "stage"),
+        (
+            "opportunities",
+            "external_id,name,stage\nX1,Deal,Prospecting\n,Nameless,Prospecting\n",
+            "external_id",
+        ),
+        ("accounts", "name,domain\nAcme,acme.com\n,globex.com\n", "name"),
+        ("contacts", "external_id,name,email\nC1,Jo,jo@acme.com\n,Al,al@acme.com\n", "external_id"),
+    ],
+)
+def test_an_empty_required_cell_is_a_row_problem(
+    engine: Engine, tmp_path: Path, entity: str, text: str, column: str
+) -> None:
+    path = tmp_path / f"{entity}.csv"
+    path.write_text(text, encoding="utf-8")
+    before = dump(engine)
+    with pytest.raises(RowError) as caught:
+        import_file(engine, entity, path)
+    problem = caught.value.problems[0]
+    assert (problem.column, problem.value, problem.expected) == (column, "", "a value (required)")
+    assert problem.row == (2 if column == "stage" else 3)
+    assert dump(engine) == before

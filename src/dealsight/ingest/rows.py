@@ -42,12 +42,16 @@ class RowParser:
                 and required not in self.defaults
                 and not self._derivable(required)
             ):
-                raise MappingError(
-                    f"{file_label}: nothing gives the {spec.name} field {required!r}; map a column to it "
-                    f"in the mapping (columns: {{{required}: ...}})"
+                how = (
+                    "give --preset NAME (see `dealsight import presets`) or --mapping FILE.yaml "
+                    "(see docs/importing.md), or name a column after the field"
+                    if mapping.source == "headers"
+                    else f"map a column to it in the mapping (columns: {{{required}: ...}})"
                 )
+                raise MappingError(f"{file_label}: nothing gives the {spec.name} field {required!r}; {how}")
         formats = tuple(mapping.date_formats) + fields.DEFAULT_DATE_FORMATS
         self.parsers = {f: self._parser(f, formats) for f in {*self.columns, *self.defaults}}
+        self.required = frozenset(f for f in spec.required if f in self.columns and not self._derivable(f))
         # what parse() does for each field, worked out once: (field, column, parser, value map, default)
         self.plan = [
             (f, self.columns.get(f), parser, self.values.get(f), self.defaults.get(f))
@@ -88,6 +92,8 @@ class RowParser:
                     text = replaced or None
             if text is None:
                 if default is None:
+                    if field in self.required:
+                        problems.append(RowProblem(self.file, number, str(column), "", "a value (required)"))
                     continue
                 text = default
             try:
