@@ -42,6 +42,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dealsight.ingest.mapping import load_preset
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `tests.pgcluster` importable
     sys.path.insert(0, str(ROOT))
@@ -53,22 +55,9 @@ RATIO_AIM = 0.25
 MEMORY_AIM = 1024**3
 FILES = ("opportunities", "history")
 
-OPPORTUNITY_HEADER = [
-    "Opportunity ID",
-    "Opportunity Name",
-    "Account Name",
-    "Opportunity Owner",
-    "Stage",
-    "Amount",
-    "Probability (%)",
-    "Close Date",
-    "Created Date",
-    "Forecast Category",
-    "Lead Source",
-    "Loss Reason",
-    "Last Modified Date",
-]
-HISTORY_HEADER = ["Opportunity ID", "Edit Date", "User", "Field / Event", "Old Value", "New Value"]
+# the export shapes the presets read, column for column (the rows below are written in this order)
+OPPORTUNITY_HEADER = list(load_preset("salesforce_opportunities").columns.values())
+HISTORY_HEADER = list(load_preset("salesforce_field_history").columns.values())
 OPEN_STAGES = [
     ("Prospecting", 10, "Pipeline"),
     ("Qualification", 10, "Pipeline"),
