@@ -117,6 +117,16 @@ INDUSTRY_NOUNS: dict[str, tuple[str, ...]] = {
     "Food & Beverage": ("Foods", "Brewing", "Provisions"),
 }
 LEGAL_FORMS = ("Inc.", "Ltd", "LLC", "Corp.", "GmbH", "plc", "", "", "")
+
+
+def without_legal_form(name: str) -> str:
+    """A company name without the legal form the generator appended ("Acme Inc." -> "Acme")."""
+    for form in LEGAL_FORMS:
+        if form and name.endswith(f" {form}"):
+            return name[: -len(form) - 1]
+    return name
+
+
 COUNTRIES = (
     ("United States", "com", 0.42),
     ("Canada", "ca", 0.07),

@@ -283,7 +283,7 @@ class DealSimulator:
         outcome_now = outcome if is_closed else None
         opportunity: Row = {
             "id": deal.deal_id,
-            "name": f"{_short(account.name)} - {product.name}",
+            "name": f"{catalog.without_legal_form(account.name)} - {product.name}",
             "account_id": account.id,
             "owner_id": rep.user_id,
             "stage": closed_stage if is_closed else STAGE_NAMES[stage_now],
@@ -464,10 +464,3 @@ class DealSimulator:
             )
         result += [(c, self.contact_roles[c]) for c in chosen]
         return result
-
-
-def _short(name: str) -> str:
-    for form in catalog.LEGAL_FORMS:
-        if form and name.endswith(f" {form}"):
-            return name[: -len(form) - 1]
-    return name

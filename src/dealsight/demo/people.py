@@ -143,13 +143,6 @@ def _company_names(rng: np.random.Generator, count: int) -> list[tuple[str, str,
     return names
 
 
-def _without_legal_form(name: str) -> str:
-    for form in catalog.LEGAL_FORMS:
-        if form and name.endswith(f" {form}"):
-            return name[: -len(form) - 1]
-    return name
-
-
 def build_accounts(
     rng: np.random.Generator, scale: float, reps: list[Rep]
 ) -> tuple[list[Row], list[AccountInfo]]:
@@ -209,7 +202,7 @@ def build_accounts(
     parents = [r for r in rows[len(planted) :] if r["segment"] == Segment.ENTERPRISE]
     for parent in parents[: max(2, round(len(parents) * 0.12))]:
         region = catalog.SUBSIDIARY_REGIONS[int(rng.integers(len(catalog.SUBSIDIARY_REGIONS)))]
-        core = _without_legal_form(parent["name"])
+        core = catalog.without_legal_form(parent["name"])
         child = add(f"{core} {region}", parent["industry"], None, Segment.MID_MARKET.value, parent["country"])
         child["parent_id"] = parent["id"]
     # the planted duplicates: the same company under another spelling
