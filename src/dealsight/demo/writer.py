@@ -5,18 +5,15 @@ Decisions:
   so rows carry the ids the generator gave them and links need no read-back. On PostgreSQL the id
   sequences are then moved past the written ids, so later inserts (imports) do not collide.
 - Rows go in tables in foreign-key order; ``teams.manager_id`` is set after the users exist (the two
-  tables refer to each other). On SQLite with :func:`dealsight.store.bulk.insert_many` (one
-  ``executemany`` per batch); on PostgreSQL with ``COPY ... FROM STDIN`` through psycopg, 5-10x faster
-  than ``executemany`` there (about 2 s instead of 10 s at scale 1), on the same transaction.
+  tables refer to each other), in batches with :func:`dealsight.store.bulk.insert_many`: one prepared
+  INSERT on SQLite, ``COPY ... FROM STDIN`` on PostgreSQL, on the caller's transaction.
 - ``clear_data`` empties every table in ``schema.metadata`` (not Alembic's): ``DELETE`` children first on
   SQLite, one ``TRUNCATE`` on PostgreSQL (transactional there too, and far faster than ``DELETE``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -57,10 +54,7 @@ def write_organisation(conn: sa.Connection, org: Organisation, progress: Progres
         if name == "teams":
             rows = [{**row, "manager_id": None} for row in rows]
         for part in chunks(rows, BATCH):
-            if conn.dialect.name == "postgresql":
-                _copy(conn, table, list(part))
-            else:
-                insert_many(conn, table, list(part))
+            insert_many(conn, table, list(part))
             done += len(part)
             if progress is not None:
                 progress(name, done, total)
@@ -68,39 +62,6 @@ def write_organisation(conn: sa.Connection, org: Organisation, progress: Progres
             _link_team_managers(conn, org.tables["teams"])
     if conn.dialect.name == "postgresql":
         _advance_sequences(conn, [name for name in org.tables if "id" in schema.metadata.tables[name].c])
-
-
-def _copy(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """``COPY`` rows into ``table`` on the connection's own psycopg connection (same transaction).
-
-    The rows are rendered in COPY's text format here (a few times faster than ``write_row``).
-    """
-    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        by_columns.setdefault(tuple(row), []).append(row)
-    json_columns = {c.name for c in table.columns if isinstance(c.type, sa.JSON)}
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    for columns, group in by_columns.items():
-        names = ", ".join(f'"{c}"' for c in columns)
-        lines = ["\t".join(_copy_text(row[c], c in json_columns) for c in columns) + "\n" for row in group]
-        with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-            copy.write("".join(lines))
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value: Any, is_json: bool) -> str:
-    if value is None:
-        return "\\N"
-    if is_json:
-        value = json.dumps(value)
-    elif isinstance(value, bool):
-        return "t" if value else "f"
-    elif isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return str(value).translate(_COPY_ESCAPES)
 
 
 def _link_team_managers(conn: sa.Connection, teams: list[dict[str, Any]]) -> None:

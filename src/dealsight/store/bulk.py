@@ -8,13 +8,15 @@ and PostgreSQL; everything happens on the caller's connection, inside the caller
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg.types.json import Json
 from sqlalchemy.dialects import postgresql
 
 from dealsight.domain.clock import utc_now
@@ -193,12 +195,29 @@ def _insert_plain(
     if dialect.name == "postgresql":
         driver = conn.connection.driver_connection
         assert driver is not None
+        text = "".join("\t".join(map(_copy_text, record)) + "\n" for record in tuples)
         with driver.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
-            for record in tuples:
-                copy.write_row(record)
+            copy.write(text)  # rendered here in COPY's text format: a few times faster than write_row
         return
     marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in names)
     conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks})", [tuple(r) for r in tuples])
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    """A value (after SQLAlchemy's bind processing) in PostgreSQL COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Json):  # what SQLAlchemy's JSON type hands psycopg
+        dumped = (value.dumps or json.dumps)(value.obj)
+        return (dumped.decode() if isinstance(dumped, bytes) else dumped).translate(_COPY_ESCAPES)
+    return str(value).translate(_COPY_ESCAPES)
 
 
 def _update(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
