@@ -7,7 +7,11 @@ one line and a non-zero exit, the API into one JSON error shape, pages into a fr
     ├── ConfigurationError          settings that cannot work (bad database URL, missing secret)
     ├── StorageError                the database refused or is out of date
     │   └── SchemaOutOfDateError    migrations have not been applied (`dealsight db upgrade`)
-    ├── NotFoundError               a record asked for by id or name does not exist
+    ├── AuthenticationError         no valid session, password or API token
+    ├── PermissionDeniedError       signed in, but the role may not do this (an executive editing)
+    ├── NotFoundError               a record asked for by id or name does not exist (or is outside the
+    │                               caller's scope: a rep never learns another team's deal exists)
+    ├── ValidationError             input to the API, pages or CLI breaks a rule (field, problem)
     ├── ConflictError               an action would break a rule (merging an account into itself)
     └── ImportError_                a file cannot be imported; nothing was written
         ├── MappingError            a mapping file or preset is invalid
@@ -40,6 +44,30 @@ class StorageError(DealsightError):
 
 class SchemaOutOfDateError(StorageError):
     """The database schema is older than this version of dealsight."""
+
+
+class AuthenticationError(DealsightError):
+    """No valid session, password or API token."""
+
+
+class PermissionDeniedError(DealsightError):
+    """The caller is signed in but their role may not do this."""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One invalid input field: which one and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class ValidationError(DealsightError):
+    """Input breaks a rule of the model; ``problems`` names each field concerned."""
+
+    def __init__(self, message: str, problems: list[FieldProblem] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
 
 
 class NotFoundError(DealsightError):
@@ -86,14 +114,18 @@ class RowError(ImportError_):
 
 
 __all__ = [
+    "AuthenticationError",
     "ConfigurationError",
     "ConflictError",
     "DealsightError",
+    "FieldProblem",
     "ImportError_",
     "MappingError",
     "NotFoundError",
+    "PermissionDeniedError",
     "RowError",
     "RowProblem",
     "SchemaOutOfDateError",
     "StorageError",
+    "ValidationError",
 ]
