@@ -1,7 +1,7 @@
 """``dealsight demo``: write the seeded demo organisation into the database, then serve the product.
 
-A progress bar on stderr while generating and writing; a short summary on stdout; then, unless
-``--no-serve``, the web app at http://HOST:PORT (the same server as ``dealsight serve``).
+A progress bar on stderr while generating and writing; a short summary on stdout, with the demo logins;
+then, unless ``--no-serve``, the web app at http://HOST:PORT (the same server as ``dealsight serve``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from dealsight.cli.console import DatabaseOption, err, open_store, out
 from dealsight.cli.serve import run_server
-from dealsight.services.demo import DemoSummary, check_scale, create_demo
+from dealsight.services.demo import DEMO_PASSWORD, DemoSummary, check_scale, create_demo
 
 
 def demo_command(
@@ -45,6 +45,7 @@ def demo_command(
 
         summary = create_demo(engine, seed=seed, scale=scale, replace=replace, progress=progress)
     print_summary(summary)
+    print_logins(summary, None if no_serve else f"http://{host}:{port}")
     if not no_serve:
         run_server(engine, host, port)
 
@@ -71,3 +72,15 @@ def print_summary(summary: DemoSummary) -> None:
         highlight=False,
         soft_wrap=True,
     )
+
+
+def print_logins(summary: DemoSummary, url: str | None) -> None:
+    """Who can sign in to the demo, and where (``url`` None: the demo is not being served)."""
+    if not summary.logins:
+        return
+    where = f"Sign in at {url}" if url else "Sign in (after `dealsight serve`)"
+    out.print(
+        f"{where} with password [bold]{DEMO_PASSWORD}[/] (demo only) as:", highlight=False, soft_wrap=True
+    )
+    for login in summary.logins:
+        out.print(f"  {login.role.value:<10} {login.email}  ({login.name})", highlight=False, soft_wrap=True)
