@@ -11,7 +11,7 @@ import sys
 import typer
 
 from dealsight import __version__
-from dealsight.cli import accounts, db, demo, imports, pipeline, serve
+from dealsight.cli import accounts, db, demo, imports, pipeline, serve, users
 from dealsight.cli.console import debug_enabled, err
 from dealsight.errors import DealsightError
 
@@ -25,6 +25,8 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(imports.app, name="import")
 app.add_typer(accounts.app, name="accounts")
+app.add_typer(users.app, name="users")
+app.add_typer(users.tokens_app, name="tokens")
 app.command("demo")(demo.demo_command)
 app.command("pipeline")(pipeline.pipeline_command)
 app.command("serve")(serve.serve_command)
