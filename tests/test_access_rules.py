@@ -41,3 +41,12 @@ def test_unowned_records_need_full_sight() -> None:
     assert not Scope(frozenset({1}), can_write=True).covers(None)
     assert Scope(None, can_write=False).covers(None)
     assert not Scope(frozenset({1}), can_write=True).covers(2)
+
+
+def test_sub_team_manager_outside_their_team_is_below_the_parent_team_manager() -> None:
+    # 1 manages team 10; 2 manages sub-team 11 but is in no team and reports to nobody; 3 is in team 11
+    hierarchy = hierarchy_from(
+        [(1, None, None), (2, None, None), (3, None, 11)], [(10, None, 1), (11, 10, 2)]
+    )
+    assert hierarchy.reports_of(1) == {2, 3}
+    assert hierarchy.reports_of(2) == {3}

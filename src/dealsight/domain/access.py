@@ -4,8 +4,8 @@ The rules (enforced in the service layer, so API, pages and CLI share them):
 
 - a **rep** sees and edits the deals they own (and the accounts, contacts and activities of those deals);
 - a **manager** sees and edits the deals of everyone below them in the reporting hierarchy, at any depth:
-  their direct and indirect reports (``users.manager_id``) and the members of the teams they manage
-  (``teams.manager_id``) and of those teams' sub-teams (``teams.parent_id``), plus their own;
+  their direct and indirect reports (``users.manager_id``) and the members and managers of the teams they
+  manage (``teams.manager_id``) and of those teams' sub-teams (``teams.parent_id``), plus their own;
 - an **executive** sees everything, read-only;
 - an **admin** sees and edits everything, and manages users, teams and settings.
 
@@ -18,7 +18,6 @@ not learn that another team's deal exists. A record inside the scope that the pr
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -70,40 +69,46 @@ class Hierarchy:
     """team id -> the manager's user id"""
 
     def reports_of(self, manager_id: int) -> frozenset[int]:
-        """Every user below ``manager_id`` at any depth, through reporting lines and managed teams."""
-        direct: dict[int, set[int]] = defaultdict(set)
+        """Every user below ``manager_id`` at any depth: their reports (``users.manager_id``), and the
+        members and managers of the teams they manage and of those teams' sub-teams."""
+        direct: dict[int, list[int]] = {}
         for user, boss in self.user_manager.items():
             if boss is not None and boss != user:
-                direct[boss].add(user)
-        sub_teams: dict[int, set[int]] = defaultdict(set)
+                direct.setdefault(boss, []).append(user)
+        sub_teams: dict[int, list[int]] = {}
         for child, parent in self.team_parent.items():
             if parent is not None and parent != child:
-                sub_teams[parent].add(child)
-        members: dict[int, set[int]] = defaultdict(set)
+                sub_teams.setdefault(parent, []).append(child)
+        members: dict[int, list[int]] = {}
         for member, team_of in self.user_team.items():
             if team_of is not None:
-                members[team_of].add(member)
-        managed: dict[int, set[int]] = defaultdict(set)
+                members.setdefault(team_of, []).append(member)
+        managed: dict[int, list[int]] = {}
         for managed_team, team_boss in self.team_manager.items():
             if team_boss is not None:
-                managed[team_boss].add(managed_team)
+                managed.setdefault(team_boss, []).append(managed_team)
 
         below: set[int] = set()
         seen_teams: set[int] = set()
         queue = [manager_id]
         while queue:
             user = queue.pop()
-            found = set(direct[user])
-            teams = list(managed[user])
+            found = list(direct.get(user, ()))
+            teams = list(managed.get(user, ()))
             while teams:
                 team = teams.pop()
-                if team not in seen_teams:
-                    seen_teams.add(team)
-                    found |= members[team]
-                    teams.extend(sub_teams[team])
-            for report in found - below:
-                below.add(report)
-                queue.append(report)
+                if team in seen_teams:
+                    continue
+                seen_teams.add(team)
+                found.extend(members.get(team, ()))
+                boss = self.team_manager.get(team)
+                if boss is not None:
+                    found.append(boss)  # a sub-team's manager is below the parent team's manager
+                teams.extend(sub_teams.get(team, ()))
+            for report in found:
+                if report not in below:
+                    below.add(report)
+                    queue.append(report)
         below.discard(manager_id)
         return frozenset(below)
 
