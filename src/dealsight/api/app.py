@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from dealsight import __version__
 from dealsight.services.health import health
+from dealsight.web.app import install_pages
 
 
 def create_app(engine: Engine) -> FastAPI:
@@ -18,4 +19,5 @@ def create_app(engine: Engine) -> FastAPI:
     def health_route() -> dict[str, Any]:
         return health(engine)
 
+    install_pages(app, engine)
     return app
