@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test lint format postgres install benchmark migration clean
+.PHONY: demo test lint format postgres chromium install benchmark migration clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ postgres:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	else echo "PostgreSQL server binaries missing: sudo apt-get install postgresql"; exit 1; fi
 
+# Browser tests drive Debian's chromium through Playwright (never `playwright install`); install it when missing.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing Chromium for the browser tests (Debian package chromium)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "Chromium missing: sudo apt-get install chromium"; exit 1; fi
+
 demo: $(STAMP)
 	$(BIN)/dealsight db upgrade
 	$(BIN)/dealsight demo --replace --host $(HOST) --port $(PORT)
@@ -35,7 +43,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: $(STAMP) postgres lint
+test: $(STAMP) postgres chromium lint
 	$(BIN)/pytest -q
 
 format: $(STAMP)
