@@ -430,9 +430,8 @@ def _check_parent(conn: Connection, scope: Scope, parent: int, account_id: int |
         return [FieldProblem("parent_id", f"no account with id {parent}")]
     if account_id is None:
         return []
-    parents = dict(
-        conn.execute(sa.select(_a.c.id, _a.c.parent_id).where(_a.c.parent_id.is_not(None))).tuples()
-    )
+    linked = conn.execute(sa.select(_a.c.id, _a.c.parent_id).where(_a.c.parent_id.is_not(None)))
+    parents: dict[int, int] = {row[0]: row[1] for row in linked}
     seen: set[int] = set()
     current: int | None = parent
     while current is not None and current not in seen:

@@ -202,7 +202,7 @@ class OpportunityDetail(OpportunitySummary):
 # reading ---------------------------------------------------------------------------------------------------
 _o, _a, _u, _t, _s, _h = opportunities, accounts, users, teams, stages, opportunity_history
 _sponsor = contacts.alias("sponsor")
-DEFAULT_SORT = "expected_close_date"
+DEFAULT_SORT = "-id"
 
 
 def _summary_values(row: sa.RowMapping, today: date) -> dict[str, Any]:
@@ -282,7 +282,8 @@ def opportunity_page(
 ) -> Page[OpportunitySummary]:
     """:func:`list_opportunities` on an open connection (``query`` already normalised)."""
     dialect = conn.dialect.name
-    ordering = order_by(query.sort, summary_sort_keys(stage_since(dialect)), DEFAULT_SORT, _o.c.id)
+    since = stage_since(dialect)
+    ordering = order_by(query.sort, summary_sort_keys(since), DEFAULT_SORT, _o.c.id)
     where = _filters(conn, scope, query)
     ids = (
         sa.select(_o.c.id)
@@ -293,7 +294,7 @@ def opportunity_page(
         .offset(query.offset)
         .subquery("page")
     )
-    page = summary_select(dialect, base=ids.join(_o, _o.c.id == ids.c.id)).order_by(*ordering)
+    page = summary_select(dialect, base=ids.join(_o, _o.c.id == ids.c.id), since=since).order_by(*ordering)
     rows = conn.execute(page).mappings().all()
     counted = _o.outerjoin(_a, _a.c.id == _o.c.account_id) if query.q else _o
     total = conn.execute(sa.select(sa.func.count()).select_from(counted).where(*where)).scalar_one()

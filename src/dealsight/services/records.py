@@ -198,10 +198,20 @@ def query_from_params(cls: type[Q], params: Mapping[str, object]) -> Q:
     return normalise_query(cls(**given))
 
 
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """The field types of a query class (resolved once per class)."""
+    if cls not in _HINTS:
+        _HINTS[cls] = get_type_hints(cls)
+    return _HINTS[cls]
+
+
 def normalise_query(query: Q) -> Q:
     """``query`` with every value converted to its field's type, paging checked (limit 1..500,
     offset >= 0); a :class:`ValidationError` names each bad field. ``sort`` is checked by :func:`order_by`."""
-    hints = get_type_hints(type(query))
+    hints = _hints(type(query))
     problems: list[FieldProblem] = []
     converted: dict[str, Any] = {}
     for item in dataclasses.fields(query):

@@ -156,14 +156,20 @@ def stage_since(dialect: str) -> sa.ColumnElement[date]:
     return day_of(sa.func.coalesce(last_change, _o.c.created_date, _o.c.created_at), dialect)
 
 
-def summary_select(dialect: str, *extra: sa.ColumnElement[Any], base: sa.FromClause = _o) -> sa.Select[Any]:
-    """The summary columns of the deals in ``base`` (the table, or a page of ids joined to it)."""
+def summary_select(
+    dialect: str,
+    *extra: sa.ColumnElement[Any],
+    base: sa.FromClause = _o,
+    since: sa.ColumnElement[date] | None = None,
+) -> sa.Select[Any]:
+    """The summary columns of the deals in ``base`` (the table, or a page of ids joined to it);
+    ``since`` is :func:`stage_since` when the caller built it already."""
     return sa.select(
         *(_o.c[name] for name in SUMMARY_COLUMNS),
         _a.c.name.label("account_name"),
         _u.c.name.label("owner_name"),
         _t.c.name.label("team_name"),
-        stage_since(dialect).label("stage_since"),
+        (stage_since(dialect) if since is None else since).label("stage_since"),
         *extra,
     ).select_from(
         base.outerjoin(_a, _a.c.id == _o.c.account_id)
@@ -245,7 +251,7 @@ def question_set_of(conn: Connection, owner_id: int | None) -> int | None:
     team_id = None
     if owner_id is not None:
         team_id = conn.execute(sa.select(_u.c.team_id).where(_u.c.id == owner_id)).scalar()
-    parents = dict(conn.execute(sa.select(_t.c.id, _t.c.parent_id)).tuples().all()) if team_id else {}
+    parents = {r[0]: r[1] for r in conn.execute(sa.select(_t.c.id, _t.c.parent_id))} if team_id else {}
     seen: set[int] = set()
     while team_id is not None and team_id not in seen:
         if team_id in by_team:
@@ -262,7 +268,7 @@ def qualification_of(
     if set_id is None:
         return None, []
     q, ans = qualification_questions, qualification_answers
-    positions = dict(conn.execute(sa.select(_s.c.name, _s.c.position)).tuples().all())
+    positions = {r[0]: r[1] for r in conn.execute(sa.select(_s.c.name, _s.c.position))}
     reached = positions.get(stage)
     rows = conn.execute(
         sa.select(q, ans.c.answer, ans.c.answered_at, ans.c.note)
