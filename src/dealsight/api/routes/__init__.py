@@ -1,0 +1,51 @@
+"""The routes of the REST API, one module per resource, assembled under ``/api/v1`` by :func:`api_router`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from dealsight.api.routes import accounts, activities, audit, contacts, opportunities, people, tokens
+from dealsight.api.routing import API_V1
+
+ROUTERS = (
+    opportunities.router,
+    accounts.router,
+    contacts.router,
+    activities.router,
+    people.me_router,
+    people.users_router,
+    people.teams_router,
+    tokens.router,
+    audit.router,
+)
+
+TAGS = [
+    {
+        "name": "opportunities",
+        "description": "Deals: the pipeline list, a deal with its history, "
+        "qualification answers and audit trail; creating and changing deals.",
+    },
+    {
+        "name": "accounts",
+        "description": "Customers and prospects, with the deals and contacts the caller can see.",
+    },
+    {"name": "contacts", "description": "People at accounts: their role, influence and stance toward us."},
+    {"name": "activities", "description": "Calls, e-mails, meetings, demos and notes on deals and accounts."},
+    {"name": "me", "description": "The caller: who they are and what their role lets them do."},
+    {"name": "users", "description": "Users and their roles and reporting lines (admins only)."},
+    {"name": "teams", "description": "Teams and sub-teams; reading for everyone, changes for admins."},
+    {"name": "tokens", "description": "The caller's personal API tokens."},
+    {"name": "audit", "description": "Who changed what, when and from where (the whole log: admins only)."},
+    {"name": "health", "description": "Is the service up (no sign-in needed)."},
+]
+
+
+def api_router() -> APIRouter:
+    """Every API route, under ``/api/v1``."""
+    router = APIRouter(prefix=API_V1)
+    for part in ROUTERS:
+        router.include_router(part)
+    return router
+
+
+__all__ = ["TAGS", "api_router"]
