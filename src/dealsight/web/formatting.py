@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 from pathlib import Path
 
 import jinja2
@@ -122,8 +123,25 @@ def number(value: object) -> str:
     return f"{int(str(value)):,}"
 
 
+def history_value(value: str | None, field: object) -> str:
+    """A history value (stored as text) as a page shows it: amounts as money, close dates as days."""
+    if value is None or value == "":
+        return EMPTY
+    kind = str(field.value) if isinstance(field, Enum) else str(field)
+    try:
+        if kind == "amount":
+            return money(Decimal(value))
+        if kind == "close_date":
+            return day(date.fromisoformat(value))
+    except (ArithmeticError, ValueError):
+        pass
+    return label(value) if kind == "forecast_category" else value
+
+
+@cache
 def templates(directory: Path) -> Jinja2Templates:
-    """The pages' templates: autoescaped, strict about undefined names, with the filters above."""
+    """The pages' templates: autoescaped, strict about undefined names, with the filters above (one
+    environment per directory, so each template is compiled once per process)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(directory),
         autoescape=True,
@@ -142,6 +160,7 @@ def templates(directory: Path) -> Jinja2Templates:
         yes_no=yes_no,
         or_dash=or_dash,
         number=number,
+        history_value=history_value,
     )
     return Jinja2Templates(env=env)
 

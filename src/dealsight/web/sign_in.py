@@ -25,6 +25,7 @@ from dealsight.web.core import (
     Visitor,
     check_csrf,
     clear_cookie,
+    cookie_secure,
     current_visitor,
     new_sign_in_token,
     optional_visitor,
@@ -38,6 +39,16 @@ from dealsight.web.core import (
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 WRONG = "Wrong e-mail or password. Check both and try again."
+PLAIN_HTTP = (
+    "This page is served over plain HTTP on an address other than this computer, so the browser will not "
+    "keep the sign-in cookie (it is Secure). Open dealsight over HTTPS, or, on a trusted test network only, "
+    "set DEALSIGHT_COOKIE_SECURE=false."
+)
+
+
+def _cookie_cannot_work(request: Request) -> bool:
+    """Would a browser drop our Secure cookies here (plain HTTP, not a loopback address)?"""
+    return request.url.scheme == "http" and cookie_secure(request)
 
 
 def _form(
@@ -53,6 +64,7 @@ def _form(
             "error": error,
             "sign_in_token": token,
             "signed_out": request.query_params.get("signed_out") == "1",
+            "plain_http": PLAIN_HTTP if _cookie_cannot_work(request) else None,
         },
         status_code=status_code,
     )
@@ -79,7 +91,7 @@ async def sign_in(request: Request, form: dict[str, str] = Depends(read_form)) -
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
     given = form.get(CSRF_FIELD, "")
     if not expected or not hmac.compare_digest(expected.encode(), given.encode()):
-        raise PermissionDeniedError(CSRF_REFUSED)
+        raise PermissionDeniedError(PLAIN_HTTP if _cookie_cannot_work(request) else CSRF_REFUSED)
     email = form.get("email", "").strip()
     engine = web_of(request).engine
     try:
