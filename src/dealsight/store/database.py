@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         raise StorageError(f"cannot reach the database at {engine.url!r}: {exc.orig}") from exc
 
 
+@lru_cache(maxsize=1)
 def head_revision() -> str | None:
+    """The newest migration shipped with this version (read once: the scripts do not change while running)."""
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     return script.get_current_head()
 
