@@ -107,6 +107,21 @@ def label(value: object) -> str:
     return words[:1].upper() + words[1:]
 
 
+def field_label(value: object) -> str:
+    """An audited field as words: ``qualification:key_players`` -> ``Qualification: key players``
+    (``...:note`` -> ``Qualification note: ...``), ``team_id`` -> ``Team``, else :func:`label`."""
+    if value is None:
+        return EMPTY
+    text = str(value)
+    if text.startswith("qualification:"):
+        parts = text.split(":")
+        kind = "Qualification note" if parts[-1] == "note" and len(parts) > 2 else "Qualification"
+        return f"{kind}: {parts[1].replace('_', ' ')}"
+    if text.endswith("_id"):
+        text = text[:-3]
+    return label(text)
+
+
 def yes_no(value: object) -> str:
     if value is None:
         return "Unknown"
@@ -161,6 +176,7 @@ def templates(directory: Path) -> Jinja2Templates:
         or_dash=or_dash,
         number=number,
         history_value=history_value,
+        field_label=field_label,
     )
     return Jinja2Templates(env=env)
 
