@@ -228,6 +228,15 @@ BAD_WRITES: list[tuple[str, str, str, Any, sa.Table, int, list[str]]] = [
         ["body.contact_ids"],
     ),
     (
+        "activity: too many contacts",
+        "PATCH",
+        "/activities/@own_activity",
+        {"contact_ids": list(range(1, 100_000))},
+        activities,
+        422,
+        ["body.contact_ids"],
+    ),
+    (
         "user: bad role and e-mail",
         "POST",
         "/users",

@@ -7,6 +7,9 @@ of a service:
 
 - bodies of ``PATCH`` routes are read with ``exclude_unset``: a field left out is unchanged, a field sent
   as ``null`` is cleared (the service refuses to clear a required one);
+- a few limits keep a request within what the store can take: ids and counts fit 32 bits, days lie
+  between 0001-01-02 and 9999-12-30, text holds no NUL character, a list has at most :data:`MAX_LIST`
+  items (PostgreSQL takes at most 65,535 parameters in a statement);
 - ids, flags and texts are strict (``"5"`` is not an id, ``1`` not a flag); amounts accept a number or a
   decimal string; days are ``YYYY-MM-DD``; timestamps ISO 8601 (UTC unless they carry an offset);
 - the paging bounds written into the OpenAPI document (``limit`` 1..500) are the services' own constants,
@@ -39,6 +42,8 @@ from dealsight.services.records import DEFAULT_LIMIT, MAX_LIMIT
 
 MAX_INT = 2**31 - 1
 """Ids and counts are stored as 32-bit integers: a larger number can name nothing and store nothing."""
+MAX_LIST = 200
+"""The most items of a list field (competitors, contacts of an activity) one request may set."""
 
 
 def _storable(value: str) -> str:
@@ -99,7 +104,9 @@ class OpportunityUpdate(Body):
     closed_date: Day | None = Field(None, description="Only for a closed stage; defaults to today.")
     outcome: Outcome | None = Field(None, description="Follows the stage; `no_decision` for a lost stage.")
     loss_reason: Text | None = None
-    competitors: list[Text] | None = None
+    competitors: Annotated[list[Text], Field(max_length=MAX_LIST)] | None = Field(
+        None, description=f"Competitors' names (at most {MAX_LIST})."
+    )
     product: Text | None = None
     source: Text | None = None
     business_problem: Text | None = None
@@ -182,7 +189,9 @@ class ActivityUpdate(Body):
     user_id: Id | None = Field(None, description="Who did it; the caller unless given.")
     subject: Text | None = None
     notes: Text | None = None
-    contact_ids: list[Id] | None = None
+    contact_ids: Annotated[list[Id], Field(max_length=MAX_LIST)] | None = Field(
+        None, description=f"Contacts who took part (at most {MAX_LIST})."
+    )
     external_id: Text | None = None
 
 
