@@ -203,7 +203,11 @@ def _open_totals(conn: Connection, scope: Scope) -> tuple[sa.ColumnElement[int],
     """Correlated counts of an account's visible open deals and their amount (per row of a page)."""
     deal = _o.alias("open_deal")
     open_stages = [row.name for row in stage_rows(conn) if row.outcome is None]
-    where = (deal.c.account_id == _a.c.id, deal.c.stage.in_(open_stages), opportunity_visible(scope, deal))
+    where = (
+        deal.c.account_id == _a.c.id,
+        deal.c.stage.in_(open_stages),
+        opportunity_visible(scope, deal, one=True),
+    )
     count = sa.select(sa.func.count()).select_from(deal).where(*where).scalar_subquery()
     amount = sa.select(sa.func.coalesce(sa.func.sum(deal.c.amount), 0)).where(*where).scalar_subquery()
     return count, amount
@@ -288,7 +292,9 @@ def _outcome_totals(conn: Connection, scope: Scope, account_id: int) -> dict[str
     closed = {row.name: row.outcome for row in stage_rows(conn) if row.outcome is not None}
     rows = conn.execute(
         sa.select(_o.c.stage, _o.c.outcome, sa.func.count(), sa.func.coalesce(sa.func.sum(_o.c.amount), 0))
-        .where(_o.c.account_id == account_id, opportunity_visible(scope), _o.c.stage.in_(list(closed)))
+        .where(
+            _o.c.account_id == account_id, opportunity_visible(scope, one=True), _o.c.stage.in_(list(closed))
+        )
         .group_by(_o.c.stage, _o.c.outcome)
     ).all()
     totals: dict[str, tuple[int, Decimal]] = {}
@@ -306,7 +312,7 @@ def _read_account(conn: Connection, scope: Scope, account_id: int, today: date) 
         conn.execute(
             _account_select(conn, scope)
             .add_columns(_a.c.created_at, _a.c.updated_at)
-            .where(_a.c.id == account_id, account_visible(scope))
+            .where(_a.c.id == account_id, account_visible(scope, one=True))
         )
         .mappings()
         .first()
@@ -318,7 +324,7 @@ def _read_account(conn: Connection, scope: Scope, account_id: int, today: date) 
         .where(
             sa.or_(_a.c.id == row["parent_id"], _a.c.parent_id == account_id),
             _a.c.merged_into_id.is_(None),
-            account_visible(scope),
+            account_visible(scope, one=True),
         )
         .order_by(_a.c.name, _a.c.id)
     ).all()
@@ -424,7 +430,7 @@ def _check_account(
 def _check_parent(conn: Connection, scope: Scope, parent: int, account_id: int | None) -> list[FieldProblem]:
     """The parent must be a visible, unmerged account that is not the account itself nor below it."""
     found = conn.execute(
-        sa.select(_a.c.id, _a.c.merged_into_id).where(_a.c.id == parent, account_visible(scope))
+        sa.select(_a.c.id, _a.c.merged_into_id).where(_a.c.id == parent, account_visible(scope, one=True))
     ).first()
     if found is None or found.merged_into_id is not None:
         return [FieldProblem("parent_id", f"no account with id {parent}")]
@@ -480,7 +486,7 @@ def update_account(
     require_write(scope)
     with transaction(engine) as conn:
         visible = conn.execute(
-            sa.select(_a.c.id).where(_a.c.id == account_id, account_visible(scope))
+            sa.select(_a.c.id).where(_a.c.id == account_id, account_visible(scope, one=True))
         ).first()
         if visible is None:
             raise not_found(ACCOUNT, account_id)
@@ -547,7 +553,7 @@ def list_contacts(engine: Engine, scope: Scope, query: ContactQuery | None = Non
 
 def _read_contact(conn: Connection, scope: Scope, contact_id: int) -> ContactDetail:
     row = (
-        conn.execute(_contact_select().where(_c.c.id == contact_id, contact_visible(scope)))
+        conn.execute(_contact_select().where(_c.c.id == contact_id, contact_visible(scope, one=True)))
         .mappings()
         .first()
     )
@@ -557,7 +563,7 @@ def _read_contact(conn: Connection, scope: Scope, contact_id: int) -> ContactDet
     deals = conn.execute(
         sa.select(_o.c.id, _o.c.name, _o.c.stage, oc.c.deal_role)
         .join(oc, oc.c.opportunity_id == _o.c.id)
-        .where(oc.c.contact_id == contact_id, opportunity_visible(scope))
+        .where(oc.c.contact_id == contact_id, opportunity_visible(scope, one=True))
         .order_by(_o.c.created_date.desc(), _o.c.id.desc())
     ).all()
     return ContactDetail(
@@ -608,7 +614,7 @@ def _check_contact(
     if account_id is not None:
         found = conn.execute(
             sa.select(_a.c.id).where(
-                _a.c.id == account_id, _a.c.merged_into_id.is_(None), account_visible(scope)
+                _a.c.id == account_id, _a.c.merged_into_id.is_(None), account_visible(scope, one=True)
             )
         ).first()
         if found is None:
@@ -664,7 +670,7 @@ def update_contact(
     require_write(scope)
     with transaction(engine) as conn:
         visible = conn.execute(
-            sa.select(_c.c.id).where(_c.c.id == contact_id, contact_visible(scope))
+            sa.select(_c.c.id).where(_c.c.id == contact_id, contact_visible(scope, one=True))
         ).first()
         if visible is None:
             raise not_found(CONTACT, contact_id)

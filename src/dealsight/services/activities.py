@@ -171,7 +171,11 @@ def list_activities(engine: Engine, scope: Scope, query: ActivityQuery | None = 
 
 
 def _read(conn: Connection, scope: Scope, activity_id: int) -> ActivityRecord:
-    row = conn.execute(_select().where(_a.c.id == activity_id, activity_visible(scope))).mappings().first()
+    row = (
+        conn.execute(_select().where(_a.c.id == activity_id, activity_visible(scope, one=True)))
+        .mappings()
+        .first()
+    )
     if row is None:
         raise not_found(KIND, activity_id)
     return _records(conn, [row])[0]
@@ -210,7 +214,7 @@ def _check_links(
     if deal_id is not None and touched & {"opportunity_id", "account_id"}:
         query = sa.select(_o.c.account_id).where(_o.c.id == deal_id)
         if "opportunity_id" in touched:
-            query = query.where(opportunity_visible(scope))
+            query = query.where(opportunity_visible(scope, one=True))
         deal = conn.execute(query).first()
         if deal is None:
             problems.append(FieldProblem("opportunity_id", f"no opportunity with id {deal_id}"))
@@ -221,7 +225,7 @@ def _check_links(
     account_id = values.get("account_id")
     if "account_id" in touched and account_id is not None:
         found = conn.execute(
-            sa.select(_acc.c.id).where(_acc.c.id == account_id, account_visible(scope))
+            sa.select(_acc.c.id).where(_acc.c.id == account_id, account_visible(scope, one=True))
         ).first()
         if found is None:
             problems.append(FieldProblem("account_id", f"no account with id {account_id}"))
@@ -237,7 +241,7 @@ def _check_links(
             problems.append(problem)
     wanted = values.get("contact_ids") or []
     if "contact_ids" in touched and wanted:
-        visible = contact_visible(scope).label("visible")
+        visible = contact_visible(scope, one=True).label("visible")
         rows = conn.execute(
             sa.select(contacts.c.id, contacts.c.account_id, visible).where(contacts.c.id.in_(wanted))
         ).all()

@@ -90,7 +90,7 @@ def audit_trail(
     table, visible = RECORDS[entity]
     with engine.connect() as conn:
         found = conn.execute(
-            sa.select(table.c.id).where(table.c.id == query.entity_id, visible(scope))
+            sa.select(table.c.id).where(table.c.id == query.entity_id, visible(scope, one=True))
         ).first()
     if found is None:
         raise not_found(entity, entity_id)

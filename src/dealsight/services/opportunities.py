@@ -231,7 +231,7 @@ def _canonical_stage(
 
 def _filters(conn: Connection, scope: Scope, query: OpportunityQuery) -> list[sa.ColumnElement[bool]]:
     process = stage_rows(conn)
-    where = [opportunity_visible(scope)]
+    where = [opportunity_visible(scope, one=query.account_id is not None)]
     status = status_filter(query.status, process)
     if status is not None:
         where.append(status)
@@ -323,7 +323,11 @@ def _detail(conn: Connection, scope: Scope, opportunity_id: int, today: date) ->
         _sponsor.c.name.label("sponsor_name"),
         base=_o.outerjoin(_sponsor, _sponsor.c.id == _o.c.executive_sponsor_id),
     )
-    row = conn.execute(query.where(_o.c.id == opportunity_id, opportunity_visible(scope))).mappings().first()
+    row = (
+        conn.execute(query.where(_o.c.id == opportunity_id, opportunity_visible(scope, one=True)))
+        .mappings()
+        .first()
+    )
     if row is None:
         raise not_found(KIND, opportunity_id)
     values = _summary_values(row, today)
@@ -566,7 +570,7 @@ def update_opportunity(
     today = today or utc_now().date()
     with transaction(engine) as conn:
         visible = conn.execute(
-            sa.select(_o.c.id).where(_o.c.id == opportunity_id, opportunity_visible(scope))
+            sa.select(_o.c.id).where(_o.c.id == opportunity_id, opportunity_visible(scope, one=True))
         ).first()
         old = _stored(conn, opportunity_id) if visible else None
         if old is None:
@@ -624,7 +628,9 @@ def set_qualification_answer(
     answer = answer.strip().lower() if answer is not None else None
     with transaction(engine) as conn:
         deal = conn.execute(
-            sa.select(_o.c.owner_id, _o.c.stage).where(_o.c.id == opportunity_id, opportunity_visible(scope))
+            sa.select(_o.c.owner_id, _o.c.stage).where(
+                _o.c.id == opportunity_id, opportunity_visible(scope, one=True)
+            )
         ).first()
         if deal is None:
             raise not_found(KIND, opportunity_id)

@@ -411,44 +411,68 @@ def _same(value: object) -> object:
 
 
 # row-level scope -------------------------------------------------------------------------------------------
-def owned_by(column: sa.ColumnElement[Any], scope: Scope) -> sa.ColumnElement[bool]:
+# Each filter comes in two shapes. For lists (``one=False``) the set of visible records is built once through
+# the owner index and each row is tested against it. For a few records read by key (``one=True``: a record by
+# id, the deals of one account) the test is correlated through that key instead, and the owner is checked on
+# each row (``owner_id + 0`` keeps SQLite, which has no statistics, from choosing the owner index when the key
+# is far more selective).
+def owned_by(column: sa.ColumnElement[Any], scope: Scope, *, by_index: bool = True) -> sa.ColumnElement[bool]:
     """``column`` (an owner or user id) is covered by ``scope``."""
     if scope.owner_ids is None:
         return sa.true()
-    return column.in_(sorted(scope.owner_ids))
+    tested = column if by_index else column + 0
+    return tested.in_(sorted(scope.owner_ids))
 
 
-def opportunity_visible(scope: Scope, table: sa.FromClause = opportunities) -> sa.ColumnElement[bool]:
+def opportunity_visible(
+    scope: Scope, table: sa.FromClause = opportunities, *, one: bool = False
+) -> sa.ColumnElement[bool]:
     """An opportunity is visible when its owner is covered."""
-    return owned_by(table.c.owner_id, scope)
+    return owned_by(table.c.owner_id, scope, by_index=not one)
 
 
-def account_visible(scope: Scope, table: sa.FromClause = accounts) -> sa.ColumnElement[bool]:
+def account_visible(
+    scope: Scope, table: sa.FromClause = accounts, *, one: bool = False
+) -> sa.ColumnElement[bool]:
     """An account is visible when its owner is covered or it has at least one visible opportunity."""
     if scope.owner_ids is None:
         return sa.true()
     o = opportunities.alias("visible_deal")
-    has_deal = sa.exists().where(o.c.account_id == table.c.id, opportunity_visible(scope, o))
-    return sa.or_(owned_by(table.c.owner_id, scope), has_deal)
+    if one:
+        has_deal: sa.ColumnElement[bool] = sa.exists().where(
+            o.c.account_id == table.c.id, opportunity_visible(scope, o, one=True)
+        )
+    else:
+        has_deal = table.c.id.in_(sa.select(o.c.account_id).where(opportunity_visible(scope, o)))
+    return sa.or_(owned_by(table.c.owner_id, scope, by_index=not one), has_deal)
 
 
-def contact_visible(scope: Scope, table: sa.FromClause = contacts) -> sa.ColumnElement[bool]:
+def contact_visible(
+    scope: Scope, table: sa.FromClause = contacts, *, one: bool = False
+) -> sa.ColumnElement[bool]:
     """A contact is visible when its account is visible (contacts without an account: full sight only)."""
     if scope.owner_ids is None:
         return sa.true()
     a = accounts.alias("contact_account")
+    if one:
+        return sa.exists().where(a.c.id == table.c.account_id, account_visible(scope, a, one=True))
     return table.c.account_id.in_(sa.select(a.c.id).where(account_visible(scope, a)))
 
 
-def activity_visible(scope: Scope, table: sa.FromClause = activities) -> sa.ColumnElement[bool]:
+def activity_visible(
+    scope: Scope, table: sa.FromClause = activities, *, one: bool = False
+) -> sa.ColumnElement[bool]:
     """An activity is visible when its user is covered or it belongs to a visible opportunity."""
     if scope.owner_ids is None:
         return sa.true()
     o = opportunities.alias("activity_deal")
-    return sa.or_(
-        owned_by(table.c.user_id, scope),
-        table.c.opportunity_id.in_(sa.select(o.c.id).where(opportunity_visible(scope, o))),
-    )
+    if one:
+        on_deal: sa.ColumnElement[bool] = sa.exists().where(
+            o.c.id == table.c.opportunity_id, opportunity_visible(scope, o, one=True)
+        )
+    else:
+        on_deal = table.c.opportunity_id.in_(sa.select(o.c.id).where(opportunity_visible(scope, o)))
+    return sa.or_(owned_by(table.c.user_id, scope, by_index=not one), on_deal)
 
 
 def assignable(conn: sa.Connection, scope: Scope, user_id: int, field: str) -> FieldProblem | None:
