@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -228,3 +229,19 @@ def test_list_parameters_carry_the_paging_bounds(document: dict[str, Any]) -> No
 def test_the_docs_pages_need_no_token(sqlite_world: World) -> None:
     assert sqlite_world.client.get("/docs").status_code == 200
     assert sqlite_world.client.get("/redoc").status_code == 200
+
+
+def test_docs_api_md_lists_exactly_the_documented_routes(document: dict[str, Any]) -> None:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text()
+    table = text.split("## Authentication")[0]
+    listed = {
+        (method, re.sub(r"\{[^}]+\}", "{}", path))
+        for method, path in re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`]*)`", table)
+    }
+    served = {
+        (method.upper(), re.sub(r"\{[^}]+\}", "{}", path.removeprefix("/api/v1")))
+        for path, operations in document["paths"].items()
+        for method in operations
+        if path.startswith("/api/v1")
+    }
+    assert listed == served
