@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from dealsight.errors import NotFoundError
 from dealsight.services.account_records import get_account
 from dealsight.services.audit import audit_trail
 from dealsight.services.opportunities import OpportunityQuery, get_opportunity, list_opportunities
@@ -48,9 +49,16 @@ def ids(demo: Demo) -> Ids:
     other = [i for i in everyone if i not in manager]
     scope = demo.scope("admin")
     own_account = get_opportunity(demo.engine, scope, rep[0]).account_id
-    rep_accounts = {get_opportunity(demo.engine, scope, i).account_id for i in rep}
+
+    def hidden_from_manager(account_id: int | None) -> bool:
+        try:
+            get_account(demo.engine, demo.scope("manager"), account_id or 0)
+        except NotFoundError:
+            return account_id is not None
+        return False
+
     other_account = next(
-        a for i in other if (a := get_opportunity(demo.engine, scope, i).account_id) not in rep_accounts
+        a for i in other if hidden_from_manager(a := get_opportunity(demo.engine, scope, i).account_id)
     )
     assert own_account is not None and other_account is not None
     return Ids(rep[0], team[0], other[0], own_account, other_account)
@@ -258,3 +266,38 @@ def test_the_account_page(demo: Demo, clients: dict[str, Browser], ids: Ids) -> 
     assert "Changes to this account" in text and "Parent account" in text
     everyone = get_account(demo.engine, demo.scope("admin"), ids.own_account)
     assert len(everyone.opportunities) >= len(account.opportunities)  # the rep sees only their part
+
+
+SEES = {
+    "own": {"rep": 200, "manager": 200, "executive": 200, "admin": 200},
+    "team": {"rep": 404, "manager": 200, "executive": 200, "admin": 200},
+    "other": {"rep": 404, "manager": 404, "executive": 200, "admin": 200},
+}
+HEADINGS = {
+    "rep": "My pipeline",
+    "manager": "My team's pipeline",
+    "executive": "Pipeline",
+    "admin": "Pipeline",
+}
+
+
+@pytest.mark.parametrize("role", ["admin", "executive", "manager", "rep"])
+def test_every_page_for_every_role(demo: Demo, clients: dict[str, Browser], ids: Ids, role: str) -> None:
+    client = clients[role]
+    pipeline = client.get("/pipeline")
+    assert pipeline.status_code == 200
+    assert f"<h1>{HEADINGS[role]}</h1>" in pipeline.text
+    assert (">Admin</a>" in pipeline.text) is (role == "admin")
+    for kind, deal_id in (("own", ids.own_deal), ("team", ids.team_deal), ("other", ids.other_deal)):
+        response = client.get(f"/deals/{deal_id}")
+        assert response.status_code == SEES[kind][role], (kind, role)
+        if response.status_code == 200:
+            deal = get_opportunity(demo.engine, demo.scope(role), deal_id)
+            assert f"<h1>{deal.name}</h1>" in response.text.replace("&#39;", "'")
+            assert (">Edit<" in response.text) is (role != "executive")
+    for kind, account_id in (("own", ids.own_account), ("other", ids.other_account)):
+        response = client.get(f"/accounts/{account_id}")
+        assert response.status_code == SEES[kind][role], (kind, role)
+        if response.status_code == 200:
+            assert get_account(demo.engine, demo.scope(role), account_id).name in text_of(response.text)
+    assert client.get("/admin").status_code == (200 if role == "admin" else 403)
