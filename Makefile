@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test lint format postgres chromium install benchmark migration clean
+.PHONY: demo test lint format postgres chromium wrk install benchmark benchmark-web migration clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,16 @@ migration: $(STAMP)
 
 benchmark: $(STAMP) postgres
 	$(BIN)/python benchmarks/import_speed.py
+
+# The web load benchmark drives the server with wrk (Debian package); install it when missing.
+wrk:
+	@if command -v wrk >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	else echo "wrk missing: sudo apt-get install wrk"; exit 1; fi
+
+benchmark-web: $(STAMP) postgres wrk
+	$(BIN)/python benchmarks/web_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

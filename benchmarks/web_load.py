@@ -13,8 +13,11 @@ What it does, per back end:
 2. Starts ``dealsight serve`` (one uvicorn process, as users run it) on a free loopback port and waits for
    ``/health``.
 3. Signs in as the demo's manager (an API token and a web session made through the product's services),
-   then for each target runs ``--clients`` concurrent clients (asyncio + httpx, keep-alive) for
-   ``--duration`` seconds after a warm-up, recording every request's latency.
+   then for each target runs ``--clients`` concurrent keep-alive connections with ``wrk`` (Debian's
+   package; ``make benchmark-web`` installs it and runs this script) for ``--duration`` seconds after a
+   warm-up of the same kind.
+   Each connection sends its next request as soon as the answer arrives (a closed loop, no think time:
+   the harshest reading of "50 concurrent clients").
 4. Reports per target the median and p95 latency and the throughput (medians over ``--runs``), and the
    ratio of each p95 to that of ``/health`` measured in the same run (the stack's own floor: routing, JSON,
    one tiny query). Every non-2xx answer is counted and fails the run.
@@ -26,7 +29,6 @@ the server, so the figures are pessimistic for a server that has the machine to 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -182,43 +184,62 @@ def targets(c: Credentials) -> list[Target]:
 
 
 # the load generator -------------------------------------------------------------------------------------
-async def hammer(
+# wrk (C, epoll: Debian's `wrk`, installed by `make benchmark-web`) keeps the client's share of the 2 cores
+# small; this Lua script spreads requests over the target's paths and prints the figures as one JSON line.
+WRK_SCRIPT = """
+local paths = {%s}
+local headers = {%s}
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[(n %% #paths) + 1], headers)
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors.status + summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout
+  io.write(string.format(
+    '{"requests": %%d, "errors": %%d, "median_us": %%d, "p95_us": %%d, "seconds": %%f}\\n',
+    summary.requests, errors, latency:percentile(50), latency:percentile(95), summary.duration / 1e6))
+end
+"""
+
+
+def lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def hammer(
     base: str, target: Target, c: Credentials, clients: int, duration: float, warmup: float
 ) -> Figures:
     headers = {"Authorization": f"Bearer {c.token}"} if target.kind == "api" else {}
-    cookies = {c.cookie_name: c.cookie} if target.kind == "page" else {}
-    latencies: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(
-        base_url=base, headers=headers, cookies=cookies, limits=limits, timeout=30
-    ) as client:
-        start = time.perf_counter()
-        measure_from = start + warmup
-        stop = measure_from + duration
-
-        async def worker(seed: int) -> None:
-            nonlocal errors
-            rng = random.Random(seed)
-            while (now := time.perf_counter()) < stop:
-                path = target.paths[rng.randrange(len(target.paths))]
-                response = await client.get(path)
-                took = time.perf_counter() - now
-                if now >= measure_from:
-                    latencies.append(took)
-                    if response.status_code >= 300:
-                        errors += 1
-                        if errors == 1:
-                            print(f"  {target.name}: {path} -> {response.status_code} {response.text[:200]}")
-
-        await asyncio.gather(*(worker(i) for i in range(clients)))
+    if target.kind == "page":
+        headers["Cookie"] = f"{c.cookie_name}={c.cookie}"
+    rng = random.Random(len(target.paths))
+    paths = rng.sample(target.paths, len(target.paths))
+    script = WRK_SCRIPT % (
+        ", ".join(lua_string(p) for p in paths),
+        ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in headers.items()),
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        command = ["wrk", "-t1", f"-c{clients}", "--timeout", "30s", "-s", handle.name, base]
+        if warmup > 0:
+            subprocess.run([*command[:3], f"-d{warmup:g}s", *command[3:]], check=True, capture_output=True)
+        done = subprocess.run(
+            [*command[:3], f"-d{duration:g}s", *command[3:]], check=True, capture_output=True
+        )
+    finally:
+        os.unlink(handle.name)
+    line = next(x for x in done.stdout.decode().splitlines() if x.startswith("{"))
+    figures = json.loads(line)
     return Figures(
         target.name,
-        len(latencies),
-        errors,
-        statistics.median(latencies) * 1000,
-        percentile(latencies, 0.95) * 1000,
-        len(latencies) / duration,
+        figures["requests"],
+        figures["errors"],  # wrk counts answers with status >= 400 among its errors
+        figures["median_us"] / 1000,
+        figures["p95_us"] / 1000,
+        figures["requests"] / figures["seconds"],
     )
 
 
@@ -262,9 +283,7 @@ def run_backend(url: str, args: argparse.Namespace) -> list[list[Figures]]:
         for run in range(args.runs):
             figures = []
             for target in targets(credentials):
-                result = asyncio.run(
-                    hammer(base, target, credentials, args.clients, args.duration, args.warmup)
-                )
+                result = hammer(base, target, credentials, args.clients, args.duration, args.warmup)
                 print(
                     f"  run {run + 1}: {result.target:<36} median {result.median_ms:7.1f} ms  "
                     f"p95 {result.p95_ms:7.1f} ms  {result.throughput:7.1f} req/s  errors {result.errors}",
