@@ -125,8 +125,9 @@ class OpportunityQuery(ListQuery):
     ``close_to`` bound the expected close date and ``created_from`` / ``created_to`` the created date (days
     included); ``q`` looks for text in the deal's or its account's name (ignoring case). Sort by ``name``,
     ``account_name``, ``owner_name``, ``amount``, ``stage`` (the sales process order),
-    ``forecast_category``, ``expected_close_date`` (the default), ``created_date``, ``closed_date``,
-    ``updated_at``, ``days_in_stage`` or ``id``; ``-field`` for descending.
+    ``forecast_category``, ``expected_close_date``, ``created_date``, ``closed_date``, ``updated_at``,
+    ``days_in_stage`` or ``id``; ``-field`` for descending. The default, ``-id`` (newest first), is answered
+    from the indexes alone; sorting by an unindexed field reads every matching deal (see docs/access.md).
     """
 
     status: DealStatus = DealStatus.OPEN
@@ -305,7 +306,7 @@ def opportunity_page(
 def list_opportunities(
     engine: Engine, scope: Scope, query: OpportunityQuery | None = None, *, today: date | None = None
 ) -> Page[OpportunitySummary]:
-    """One page of the deals the scope may see that match ``query`` (default: open deals by close date).
+    """One page of the deals the scope may see that match ``query`` (default: open deals, newest first).
 
     Two statements: the page and the count of all matches. The page is one SELECT whose inner query picks
     the page's ids (reading only what filters and sorting need, through the indexes) and whose outer query

@@ -254,10 +254,11 @@ def order_by(
             raise invalid([FieldProblem("sort", f"cannot sort by {name!r}; sort by one of {allowed}")])
         key = sortable[name]
         expression, flipped = key if isinstance(key, tuple) else (key, False)
-        if descending != flipped:
-            terms.append(expression.desc().nulls_last())
-        else:
-            terms.append(expression.asc().nulls_last())
+        term = expression.desc() if descending != flipped else expression.asc()
+        # NULLS LAST only where NULLs can be: PostgreSQL cannot walk an index (the primary key) backwards
+        # for ``id DESC NULLS LAST`` and would sort the whole table instead
+        nullable = not isinstance(expression, sa.Column) or expression.nullable
+        terms.append(term.nulls_last() if nullable else term)
     return [*terms, tiebreak.asc()]
 
 
