@@ -59,10 +59,12 @@ def all_page_ids(client: Browser, url: str) -> list[int]:
 def test_each_role_sees_exactly_the_deals_the_services_allow(
     demo: Demo, clients: dict[str, Browser], role: str
 ) -> None:
-    for status in ("open", "all"):
-        expected = expected_ids(demo, role, status=status)
-        url = "/pipeline" if status == "open" else "/pipeline?status=all"
-        assert all_page_ids(clients[role], url) == expected
+    assert all_page_ids(clients[role], "/pipeline") == expected_ids(demo, role)
+    # every deal, open or closed: through the export (one request) rather than 40 pages
+    exported = clients[role].get("/pipeline.csv?status=all").text
+    assert [int(row["id"]) for row in csv.DictReader(io.StringIO(exported))] == expected_ids(
+        demo, role, status="all"
+    )
     if role == "rep":
         page = clients["rep"].get("/pipeline?status=all").text
         owners = set(re.findall(r'data-label="Owner">([^<]+)</td>', page))
