@@ -245,3 +245,24 @@ def test_docs_api_md_lists_exactly_the_documented_routes(document: dict[str, Any
         if path.startswith("/api/v1")
     }
     assert listed == served
+
+
+def test_the_asgi_factory_serves_the_database_of_the_environment(
+    sqlite_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from dealsight.api import asgi
+    from dealsight.config import get_settings
+
+    url = sqlite_world.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("DEALSIGHT_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        client = TestClient(asgi.app())
+        health = client.get("/health").json()
+        me = client.get("/api/v1/me", headers=sqlite_world.headers("manager")).json()
+    finally:
+        get_settings.cache_clear()
+    assert health["opportunities"] == sqlite_world.count(opportunities)
+    assert me["id"] == sqlite_world.users["manager"]
