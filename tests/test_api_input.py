@@ -344,6 +344,8 @@ BAD_QUERIES: list[tuple[str, str, dict[str, Any], list[str]]] = [
     ("teams offset", "/teams", {"offset": -5}, ["query.offset"]),
     ("audit paging", "/opportunities/@own_deal/audit", {"limit": 1000}, ["query.limit"]),
     ("NUL in a search", "/accounts", {"q": "a\x00b"}, ["query.q"]),
+    ("unknown parameter of a record", "/opportunities/@own_deal", {"expand": "history"}, ["query.expand"]),
+    ("unknown parameter of /me", "/me", {"verbose": 1, "x": 2}, ["query.verbose", "query.x"]),
 ]
 
 

@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 
-from dealsight.api.errors import TokenRejected
+from dealsight.api.errors import TokenRejected, refuse_unknown_query
 from dealsight.domain.access import Principal, Scope
 from dealsight.errors import AuthenticationError
 from dealsight.services.access import scope_of
@@ -56,19 +56,26 @@ def _principal(engine: Engine, credentials: HTTPAuthorizationCredentials | None)
 
 
 def current_principal(
+    request: Request,
     engine: Engine = Depends(engine_of),
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
 ) -> Principal:
-    """The caller; :class:`AuthenticationError` (401) without a valid token."""
-    return _principal(engine, credentials)
+    """The caller; :class:`AuthenticationError` (401) without a valid token. Then query parameters the
+    route does not take are refused (422): after sign-in, so an anonymous caller learns nothing."""
+    principal = _principal(engine, credentials)
+    refuse_unknown_query(request)
+    return principal
 
 
 def current_caller(
+    request: Request,
     engine: Engine = Depends(engine_of),
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
 ) -> Caller:
-    """The caller and their scope, computed once for the request."""
+    """The caller and their scope, computed once for the request (query parameters checked as by
+    :func:`current_principal`)."""
     principal = _principal(engine, credentials)
+    refuse_unknown_query(request)
     return Caller(principal, scope_of(engine, principal))
 
 

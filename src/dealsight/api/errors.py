@@ -52,6 +52,7 @@ from dealsight.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from dealsight.errors import FieldProblem as FieldProblem_
 
 logger = logging.getLogger("dealsight.api")
 
@@ -248,9 +249,13 @@ def _input_locations(route: APIRoute) -> dict[str, str]:
 class ApiRoute(APIRoute):
     """An API route whose every failure is answered in the one error shape (see the module docstring)."""
 
+    query_names: frozenset[str] = frozenset()
+    """The query parameters the route takes (any other is refused, see :func:`refuse_unknown_query`)."""
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         locations = _input_locations(self)
+        self.query_names = frozenset(name for name, where in locations.items() if where == "query")
 
         async def guarded(request: Request) -> Response:
             try:
@@ -259,6 +264,18 @@ class ApiRoute(APIRoute):
                 return response_for(error, request, locations)
 
         return guarded
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """A :class:`ValidationError` naming each query parameter the request's route does not take (as list
+    routes refuse through their parameter models), so that a misspelt parameter is never ignored."""
+    route = request.scope.get("route")
+    if not isinstance(route, ApiRoute):
+        return
+    unknown = sorted({name for name in request.query_params if name not in route.query_names})
+    if unknown:
+        problems = [FieldProblem_(f"query.{name}", "unknown parameter") for name in unknown]
+        raise ValidationError("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
 
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]

@@ -18,7 +18,6 @@ from starlette.responses import Response
 
 from dealsight.api import schemas
 from dealsight.api.auth import Caller, current_caller, current_principal, engine_of
-from dealsight.api.errors import error_responses
 from dealsight.api.inputs import (
     MAX_INT,
     Paging,
@@ -51,7 +50,7 @@ def page_of(items: Sequence[T], limit: int, offset: int) -> Page[T]:
     )
 
 
-@me_router.get("/me", response_model=schemas.Me, responses=error_responses(401, 500), summary="The caller")
+@me_router.get("/me", response_model=schemas.Me, responses=reading(), summary="The caller")
 def get_me(caller: Caller = Depends(current_caller), engine: Engine = Depends(engine_of)) -> Response:
     """The signed-in user (the owner of the API token), with whether their role may change records and
     whether they see every record."""
