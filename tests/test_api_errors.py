@@ -55,6 +55,8 @@ def test_a_body_that_is_not_a_json_object_is_422_naming_the_body(
     body = _shape(_post(sqlite_world, "/accounts", content, content_type), 422)
     assert [p["field"] for p in body["problems"]] == ["body"]
     assert says in body["problems"][0]["message"]
+    if content_type == "application/json":
+        assert "Content-Type" not in body["message"]  # it was sent as JSON: the hint would mislead
     assert sqlite_world.counts(accounts) == before
 
 

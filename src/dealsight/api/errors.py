@@ -52,7 +52,7 @@ from dealsight.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from dealsight.errors import FieldProblem as FieldProblem_
+from dealsight.errors import FieldProblem as InputProblem
 
 logger = logging.getLogger("dealsight.api")
 
@@ -182,7 +182,7 @@ def from_validation_error(error: RequestValidationError) -> JSONResponse:
             problems.append(("body", f"malformed JSON: {detail}{where}"))
         elif loc == ("body",) and kind == "missing":
             problems.append(("body", "a JSON body is required"))
-        elif loc == ("body",) and isinstance(item.get("input"), bytes | str):
+        elif loc == ("body",) and isinstance(item.get("input"), bytes):  # not parsed: not sent as JSON
             problems.append(("body", "expected a JSON object (send it with Content-Type: application/json)"))
         elif loc == ("body",) and kind in ("model_attributes_type", "dict_type"):
             problems.append(("body", "expected a JSON object"))
@@ -274,7 +274,7 @@ def refuse_unknown_query(request: Request) -> None:
         return
     unknown = sorted({name for name in request.query_params if name not in route.query_names})
     if unknown:
-        problems = [FieldProblem_(f"query.{name}", "unknown parameter") for name in unknown]
+        problems = [InputProblem(f"query.{name}", "unknown parameter") for name in unknown]
         raise ValidationError("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
 
 
