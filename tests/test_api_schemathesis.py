@@ -3,7 +3,12 @@
 For every operation, schemathesis generates requests from the document, valid and invalid, and sends
 them with an admin's token and with a rep's. Each answer must not be a server error, must have a status
 the document lists for the operation, must have its documented content type and must match the schema of
-that status (the one error schema for errors), and invalid input must be refused.
+that status (the one error schema for errors).
+
+Schemathesis's ``negative_data_rejection`` check is left out: in a query string every value is text, so
+a "negative" example such as ``country=[false]`` reaches the server as the valid ``country=false`` and is
+rightly accepted (a false alarm seen here). That invalid input is refused, naming the field, is the
+subject of ``test_api_input.py``.
 
 The examples run against their own demo database (SQLite): generated writes land there, never in the world
 the other API tests share. The number of examples per operation is bounded so that the whole module runs
@@ -22,7 +27,6 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
-    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -41,7 +45,6 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
-    negative_data_rejection,
 ]
 
 
