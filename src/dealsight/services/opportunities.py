@@ -90,6 +90,8 @@ from dealsight.store.records import (
     deal_contacts,
     enum_or_none,
     history_of,
+    money_of,
+    money_total,
     qualification_of,
     question_set_of,
     save_answer,
@@ -200,6 +202,27 @@ class OpportunityDetail(OpportunitySummary):
     qualification: tuple[QualificationItem, ...]
 
 
+@dataclass(frozen=True)
+class StageTotals:
+    """The deals of one stage among those a summary covers: how many, and their amount per currency
+    (deals without an amount are counted, not summed)."""
+
+    stage: str
+    count: int
+    amounts: Mapping[str, Decimal]
+
+
+@dataclass(frozen=True)
+class PipelineTotals:
+    """Every deal matching a query (its paging and sort ignored): how many, their amount per currency, and
+    the same per stage. ``by_stage`` holds every stage of the sales process in order (zero when no deal
+    is in it), then any stage a deal has that the process no longer lists, by name."""
+
+    count: int
+    amounts: Mapping[str, Decimal]
+    by_stage: tuple[StageTotals, ...]
+
+
 # reading ---------------------------------------------------------------------------------------------------
 _o, _a, _u, _t, _s, _h = opportunities, accounts, users, teams, stages, opportunity_history
 _sponsor = contacts.alias("sponsor")
@@ -230,8 +253,11 @@ def _canonical_stage(
     return FieldProblem(field, f"no stage named {name!r}; stages are: {known}")
 
 
-def _filters(conn: Connection, scope: Scope, query: OpportunityQuery) -> list[sa.ColumnElement[bool]]:
-    process = stage_rows(conn)
+def _filters(
+    conn: Connection, scope: Scope, query: OpportunityQuery, process: list[StageRow] | None = None
+) -> list[sa.ColumnElement[bool]]:
+    """The WHERE terms of ``query`` in ``scope``; ``process`` is :func:`stage_rows` when already read."""
+    process = stage_rows(conn) if process is None else process
     where = [opportunity_visible(scope, one=query.account_id is not None)]
     status = status_filter(query.status, process)
     if status is not None:
@@ -315,6 +341,38 @@ def list_opportunities(
     query = normalise_query(query or OpportunityQuery())
     with engine.connect() as conn:
         return opportunity_page(conn, scope, query, today or utc_now().date())
+
+
+def pipeline_totals(engine: Engine, scope: Scope, query: OpportunityQuery | None = None) -> PipelineTotals:
+    """The summary of every deal the scope may see that matches ``query``'s filters (the pipeline page's
+    count, total and chart): one grouped statement by stage and currency, so its cost is that of the count
+    of :func:`list_opportunities`, whatever the number of matching deals. Amounts are exact sums."""
+    query = normalise_query(query or OpportunityQuery())
+    with engine.connect() as conn:
+        process = stage_rows(conn)
+        where = _filters(conn, scope, query, process)
+        counted = _o.outerjoin(_a, _a.c.id == _o.c.account_id) if query.q else _o
+        dialect = conn.dialect.name
+        grouped = (
+            sa.select(_o.c.stage, _o.c.currency, sa.func.count(), money_total(_o.c.amount, dialect))
+            .select_from(counted)
+            .where(*where)
+            .group_by(_o.c.stage, _o.c.currency)
+        )
+        rows = conn.execute(grouped).all()
+    stage_counts: dict[str, int] = {row.name: 0 for row in process}
+    stage_amounts: dict[str, dict[str, Decimal]] = {row.name: {} for row in process}
+    amounts: dict[str, Decimal] = {}
+    for stage, currency, count, total in sorted(rows, key=lambda r: (r[0], r[1])):
+        stage_counts[stage] = stage_counts.get(stage, 0) + count
+        amount = money_of(total, dialect)
+        if amount is not None:
+            stage_amounts.setdefault(stage, {})[currency] = amount
+            amounts[currency] = amounts.get(currency, Decimal(0)) + amount
+    by_stage = tuple(
+        StageTotals(stage, count, stage_amounts.get(stage, {})) for stage, count in stage_counts.items()
+    )
+    return PipelineTotals(sum(stage_counts.values()), amounts, by_stage)
 
 
 def _detail(conn: Connection, scope: Scope, opportunity_id: int, today: date) -> OpportunityDetail:
@@ -673,11 +731,14 @@ __all__ = [
     "OpportunityDetail",
     "OpportunityQuery",
     "OpportunitySummary",
+    "PipelineTotals",
     "QualificationItem",
+    "StageTotals",
     "create_opportunity",
     "get_opportunity",
     "list_opportunities",
     "opportunity_page",
+    "pipeline_totals",
     "set_qualification_answer",
     "stage_names",
     "update_opportunity",

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -105,6 +106,24 @@ def status_filter(status: DealStatus, stages_: list[StageRow]) -> sa.ColumnEleme
 def stage_names(conn: Connection) -> list[str]:
     """The stages of the sales process, in order."""
     return [str(n) for n in conn.execute(sa.select(_s.c.name).order_by(_s.c.position, _s.c.name)).scalars()]
+
+
+def money_total(column: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[Any]:
+    """``SUM(column)`` of a money column, exact on both back ends: PostgreSQL sums ``numeric`` exactly;
+    SQLite keeps amounts as integers or doubles, so it sums whole cents (read back by :func:`money_of`)."""
+    if dialect == "sqlite":
+        cents = sa.cast(sa.func.round(column * 100), sa.Integer)
+        return sa.func.sum(cents, type_=sa.Integer)
+    return sa.func.sum(column)
+
+
+def money_of(total: object, dialect: str) -> Decimal | None:
+    """A :func:`money_total` as an exact amount with two decimals (``None`` when nothing was summed)."""
+    if total is None:
+        return None
+    if dialect == "sqlite" and isinstance(total, int):
+        return Decimal(total).scaleb(-2)
+    return Decimal(str(total)).quantize(Decimal("0.01"))
 
 
 # a deal's summary columns --------------------------------------------------------------------------

@@ -10,8 +10,10 @@ Decisions:
 
 - Bad parameters never fail the page: each is named next to its filter (400) and the list shows what it
   can. An unknown sort column falls back to the default (expected close date).
-- The summary and the export read every matching deal in pages of :data:`BATCH` through
-  :func:`~dealsight.services.opportunities.list_opportunities`, so they see exactly what the list sees.
+- The summary is one grouped query over the same filters and scope as the list
+  (:func:`~dealsight.services.opportunities.pipeline_totals`); the export reads every matching deal in
+  pages of :data:`BATCH` through :func:`~dealsight.services.opportunities.list_opportunities` and streams
+  them, so both see exactly what the list sees.
 - The CSV export streams the filtered list (all pages, in the page's order) as UTF-8 with a header row,
   quoted by :mod:`csv` (RFC 4180); text cells starting with ``=``, ``+``, ``-``, ``@``, tab or CR get a
   leading apostrophe so a spreadsheet does not run them as formulas. The file is named
@@ -42,6 +44,7 @@ from dealsight.services.opportunities import (
     OpportunityQuery,
     OpportunitySummary,
     list_opportunities,
+    pipeline_totals,
 )
 from dealsight.services.records import Page, query_from_params
 from dealsight.services.users import list_teams, list_users
@@ -238,31 +241,17 @@ def matching(
         offset = page.next_offset
 
 
-def totals_of(
-    engine: Engine, scope: Scope, query: OpportunityQuery, stages: list[str], today: date
-) -> Totals:
-    """The summary of every deal matching ``query``; ``stages`` in the sales process's order."""
-    deals = list(matching(engine, scope, query, today=today))
-    totals = Totals(count=len(deals), amounts=_amounts(deals), by_stage=[StageTotal(s) for s in stages])
-    by_name = {total.stage: total for total in totals.by_stage}
+def totals_of(engine: Engine, scope: Scope, query: OpportunityQuery) -> Totals:
+    """The summary of every deal matching ``query`` (one grouped query, see
+    :func:`~dealsight.services.opportunities.pipeline_totals`); stages in the sales process's order, the
+    amount of each in the main currency."""
+    found = pipeline_totals(engine, scope, query)
+    totals = Totals(count=found.count, amounts=dict(found.amounts))
     main = totals.currency
-    for deal in deals:
-        stage = by_name.get(deal.stage)
-        if stage is None:
-            stage = by_name[deal.stage] = StageTotal(deal.stage)
-            totals.by_stage.append(stage)
-        stage.count += 1
-        if deal.amount is not None and deal.currency == main:
-            stage.amount += deal.amount
+    totals.by_stage = [
+        StageTotal(stage.stage, stage.count, stage.amounts.get(main, Decimal(0))) for stage in found.by_stage
+    ]
     return totals
-
-
-def _amounts(deals: list[OpportunitySummary]) -> dict[str, Decimal]:
-    amounts: dict[str, Decimal] = {}
-    for deal in deals:
-        if deal.amount is not None:
-            amounts[deal.currency] = amounts.get(deal.currency, Decimal(0)) + deal.amount
-    return amounts
 
 
 # choices of the filter form --------------------------------------------------------------------------------
@@ -302,12 +291,11 @@ def pipeline(request: Request, visitor: Visitor = Depends(current_visitor)) -> R
     today = utc_now().date()
     filters, query, problems = parse_filters(request.query_params, today)
     choices = filter_choices(engine, visitor)
-    stages = [value for value, _ in choices["stages"]]
     page: Page[OpportunitySummary] = Page((), 0, PER_PAGE, 0)
     totals = Totals()
     try:
         page = list_opportunities(engine, visitor.scope, query, today=today)
-        totals = totals_of(engine, visitor.scope, query, stages, today)
+        totals = totals_of(engine, visitor.scope, query)
     except ValidationError as error:
         problems += [FieldProblem(PARAM_OF_FIELD.get(p.field, p.field), p.message) for p in error.problems]
     context = {
