@@ -39,7 +39,16 @@ tokens_app = typer.Typer(help="API tokens for scripts and integrations.", no_arg
 PasswordStdinOption = typer.Option(
     False, "--password-stdin", help="Read the password from the first line of standard input."
 )
+EmailArgument = typer.Argument(..., help="The user's e-mail.")
 ROLES = ", ".join(role.value for role in UserRole)
+
+
+def _table(title: str, columns: tuple[str, ...]) -> Table:
+    """A table with these columns, ids right-aligned, long values folded rather than cut."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, justify="right" if column == "id" else "left", overflow="fold")
+    return table
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -101,9 +110,7 @@ def list_command(
     if not found:
         out.print("No users. Create the first admin with `dealsight users create --role admin`.")
         return
-    table = Table(title=f"Users ({len(found)})", title_justify="left")
-    for column in ("id", "name", "e-mail", "role", "team", "sign-in"):
-        table.add_column(column, justify="right" if column == "id" else "left", overflow="fold")
+    table = _table(f"Users ({len(found)})", ("id", "name", "e-mail", "role", "team", "sign-in"))
     for user in found:
         table.add_row(
             str(user.id), user.name, user.email or "", user.role.value, user.team_name or "", _sign_in(user)
@@ -121,7 +128,7 @@ def _sign_in(user: UserView) -> str:
 
 @app.command("set-password")
 def set_password_command(
-    email: str = typer.Argument(..., help="The user's e-mail."),
+    email: str = EmailArgument,
     password_stdin: bool = PasswordStdinOption,
     database: str | None = DatabaseOption,
 ) -> None:
@@ -140,17 +147,13 @@ def _set_active(email: str, database: str | None, active: bool) -> None:
 
 
 @app.command("deactivate")
-def deactivate_command(
-    email: str = typer.Argument(..., help="The user's e-mail."), database: str | None = DatabaseOption
-) -> None:
+def deactivate_command(email: str = EmailArgument, database: str | None = DatabaseOption) -> None:
     """Stop a user from signing in (their deals and history stay)."""
     _set_active(email, database, False)
 
 
 @app.command("activate")
-def activate_command(
-    email: str = typer.Argument(..., help="The user's e-mail."), database: str | None = DatabaseOption
-) -> None:
+def activate_command(email: str = EmailArgument, database: str | None = DatabaseOption) -> None:
     """Let a deactivated user sign in again."""
     _set_active(email, database, True)
 
@@ -196,9 +199,7 @@ def token_list_command(
     if not tokens:
         out.print("No API tokens.")
         return
-    table = Table(title="API tokens", title_justify="left")
-    for column in ("id", "user", "name", "prefix", "created", "last used", "state"):
-        table.add_column(column, justify="right" if column == "id" else "left", overflow="fold")
+    table = _table("API tokens", ("id", "user", "name", "prefix", "created", "last used", "state"))
     for token in tokens:
         table.add_row(
             str(token.id),

@@ -1,5 +1,6 @@
 """Row-level access for services: the :class:`~dealsight.domain.access.Scope` of a principal, read from the
-store on each request, and the two checks every write and every admin action goes through.
+store on each request, and the two checks every write and every admin action goes through
+(:func:`require_write` is :func:`dealsight.services.records.require_write`, re-exported here).
 
 The rules themselves live in :mod:`dealsight.domain.access` (its docstring says who sees what); this
 module only loads what they need.
@@ -24,9 +25,8 @@ from sqlalchemy.engine import Connection, Engine
 from dealsight.domain.access import Hierarchy, Principal, Scope, hierarchy_from, scope_for
 from dealsight.domain.enums import UserRole
 from dealsight.errors import PermissionDeniedError
+from dealsight.services.records import READ_ONLY, require_write
 from dealsight.store.schema import teams, users
-
-READ_ONLY = "executives have read-only access"
 
 
 def load_hierarchy(conn: Connection) -> Hierarchy:
@@ -48,12 +48,6 @@ def scope_of(conn_or_engine: Connection | Engine, principal: Principal) -> Scope
     else:
         hierarchy = load_hierarchy(conn_or_engine)
     return scope_for(principal, hierarchy)
-
-
-def require_write(scope: Scope) -> None:
-    """Raise :class:`PermissionDeniedError` unless the scope allows changes (executives read only)."""
-    if not scope.can_write:
-        raise PermissionDeniedError(READ_ONLY)
 
 
 def require_admin(principal: Principal | None, action: str = "manage users and teams") -> None:

@@ -1,11 +1,12 @@
-"""Accounts and contacts as records: list, read, create and change them within a scope.
+"""Accounts as records: list, read, create and change them within a scope.
 
-(Duplicate accounts and merging are :mod:`dealsight.services.accounts`.)
+(Contacts are :mod:`dealsight.services.contact_records`, whose names are re-exported here; duplicate
+accounts and merging are :mod:`dealsight.services.accounts`.)
 
 Decisions (see docs/access.md):
 
 - **Visibility.** An account is visible when its owner is covered by the scope or it has at least one
-  visible deal; a contact when its account is visible. Anything else is *not found*. Merged accounts
+  visible deal. Anything else is *not found*. Merged accounts
   (``merged_into_id``) are left out of lists but can still be read by id (their page points to the
   account they were merged into).
 - **What an account page shows** is what the scope may see: only visible deals count towards its open
@@ -13,14 +14,12 @@ Decisions (see docs/access.md):
 - **Writes.** Any writing scope may create an account (owned by the actor unless ``owner_id`` says
   otherwise) and change a visible one; a new owner must be an active user inside the scope, and the
   owner can only be changed by someone whose scope covers the current owner too (a rep who sees a
-  colleague's account through a shared deal cannot take it over). A contact is created on, or moved to, a
-  visible account only.
-- Every create and update is audited (entities ``account`` and ``contact``) in its own transaction.
+  colleague's account through a shared deal cannot take it over).
+- Every create and update is audited (entity ``account``) in its own transaction.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,10 +31,27 @@ from sqlalchemy.engine import Connection, Engine
 
 from dealsight.domain.access import Principal, Scope
 from dealsight.domain.clock import utc_now
-from dealsight.domain.enums import DealRole, Influence, Outcome, Segment, Stance
+from dealsight.domain.enums import Outcome, Segment
 from dealsight.domain.names import domain_of, name_key
 from dealsight.errors import FieldProblem
+from dealsight.services.contact_records import (
+    ContactDetail,
+    ContactQuery,
+    ContactRecord,
+    DealRef,
+    contacts_of_account,
+    create_contact,
+    get_contact,
+    list_contacts,
+    update_contact,
+)
 from dealsight.services.opportunities import OpportunityQuery, OpportunitySummary, opportunity_page
+from dealsight.services.record_writes import (
+    closes_loop,
+    external_id_problem,
+    require_visible,
+    stored_values,
+)
 from dealsight.services.records import (
     Cleaner,
     ListQuery,
@@ -43,10 +59,8 @@ from dealsight.services.records import (
     Problem,
     account_visible,
     assignable,
-    boolean,
     changed,
     clean_fields,
-    contact_visible,
     enum_of,
     identifier,
     invalid,
@@ -61,13 +75,12 @@ from dealsight.services.records import (
 )
 from dealsight.store.audit import record_changes
 from dealsight.store.database import transaction
-from dealsight.store.records import DealStatus, contains, enum_or_none, stage_rows
-from dealsight.store.schema import accounts, contacts, opportunities, opportunity_contacts, users
+from dealsight.store.records import DealStatus, contains, stage_rows
+from dealsight.store.schema import accounts, opportunities, users
 
-ACCOUNT, CONTACT = "account", "contact"
+ACCOUNT = "account"
 ACCOUNT_DEALS = 100
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
-_a, _c, _o, _u = accounts, contacts, opportunities, users
+_a, _o = accounts, opportunities
 _owner = users.alias("account_owner")
 
 
@@ -112,21 +125,6 @@ class AccountRef:
 
 
 @dataclass(frozen=True)
-class ContactRecord:
-    id: int
-    external_id: str | None
-    account_id: int | None
-    account_name: str | None
-    name: str
-    email: str | None
-    title: str | None
-    deal_role: DealRole | None
-    influence: Influence | None
-    stance: Stance
-    is_executive: bool
-
-
-@dataclass(frozen=True)
 class AccountDetail(AccountRecord):
     """The account page: the record, its family, contacts and the visible deals with their totals."""
 
@@ -142,34 +140,6 @@ class AccountDetail(AccountRecord):
     no_decision_deals: int
     created_at: datetime
     updated_at: datetime
-
-
-@dataclass(frozen=True)
-class DealRef:
-    id: int
-    name: str
-    stage: str
-    role: DealRole | None
-
-
-@dataclass(frozen=True)
-class ContactDetail(ContactRecord):
-    """A contact with the visible deals they take part in (and their role in each)."""
-
-    opportunities: tuple[DealRef, ...]
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class ContactQuery(ListQuery):
-    """Filters of :func:`list_contacts`: ``account_id``, ``q`` (name, e-mail or title), ``is_executive``,
-    ``stance``. Sort by ``name`` (default), ``title``, ``email``, ``account_name`` or ``id``."""
-
-    account_id: int | None = None
-    q: str | None = None
-    is_executive: bool | None = None
-    stance: Stance | None = None
 
 
 # accounts: reading -----------------------------------------------------------------------------------------
@@ -265,28 +235,6 @@ def list_accounts(engine: Engine, scope: Scope, query: AccountQuery | None = Non
     return Page(items, int(total), query.limit, query.offset)
 
 
-def _contact_select() -> sa.Select[Any]:
-    return sa.select(_c, _a.c.name.label("account_name")).select_from(
-        _c.outerjoin(_a, _a.c.id == _c.c.account_id)
-    )
-
-
-def _contact_values(row: sa.RowMapping) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "external_id": row["external_id"],
-        "account_id": row["account_id"],
-        "account_name": row["account_name"],
-        "name": row["name"],
-        "email": row["email"],
-        "title": row["title"],
-        "deal_role": enum_or_none(DealRole, row["deal_role"]),
-        "influence": enum_or_none(Influence, row["influence"]),
-        "stance": Stance(row["stance"] or Stance.UNKNOWN.value),
-        "is_executive": bool(row["is_executive"]),
-    }
-
-
 def _outcome_totals(conn: Connection, scope: Scope, account_id: int) -> dict[str, tuple[int, Decimal]]:
     """Visible deals of the account by won / lost / no decision: count and amount (one grouped query)."""
     closed = {row.name: row.outcome for row in stage_rows(conn) if row.outcome is not None}
@@ -330,7 +278,6 @@ def _read_account(conn: Connection, scope: Scope, account_id: int, today: date) 
     ).all()
     parent = next((AccountRef(r.id, r.name) for r in family if r.id == row["parent_id"]), None)
     children = tuple(AccountRef(r.id, r.name) for r in family if r.parent_id == account_id)
-    people = conn.execute(_contact_select().where(_c.c.account_id == account_id).order_by(_c.c.name, _c.c.id))
     open_deals = opportunity_page(conn, scope, _deals_of(account_id, DealStatus.OPEN), today)
     rest = ACCOUNT_DEALS - len(open_deals.items)
     closed = opportunity_page(conn, scope, _deals_of(account_id, DealStatus.CLOSED, rest), today)
@@ -340,7 +287,7 @@ def _read_account(conn: Connection, scope: Scope, account_id: int, today: date) 
         **_account_record(row),
         parent=parent,
         children=children,
-        contacts=tuple(ContactRecord(**_contact_values(p)) for p in people.mappings()),
+        contacts=contacts_of_account(conn, account_id),
         opportunities=open_deals.items + closed.items,
         opportunities_total=open_deals.total + closed.total,
         won_deals=won[0],
@@ -411,15 +358,9 @@ def _check_account(
     parent = given.get("parent_id")
     if parent is not None:
         problems += _check_parent(conn, scope, parent, account_id)
-    external_id = given.get("external_id")
-    if external_id is not None:
-        taken = sa.select(_a.c.id).where(_a.c.external_id == external_id)
-        if account_id is not None:
-            taken = taken.where(_a.c.id != account_id)
-        if conn.execute(taken).first() is not None:
-            problems.append(
-                FieldProblem("external_id", f"{external_id!r} is already the id of another account")
-            )
+    taken = external_id_problem(conn, _a, ACCOUNT, given.get("external_id"), account_id)
+    if taken is not None:
+        problems.append(taken)
     if values.get("segment") is not None:
         values["segment"] = Segment(values["segment"]).value
     if "name" in given and given["name"] is not None:
@@ -437,16 +378,8 @@ def _check_parent(conn: Connection, scope: Scope, parent: int, account_id: int |
     if account_id is None:
         return []
     linked = conn.execute(sa.select(_a.c.id, _a.c.parent_id).where(_a.c.parent_id.is_not(None)))
-    parents: dict[int, int] = {row[0]: row[1] for row in linked}
-    seen: set[int] = set()
-    current: int | None = parent
-    while current is not None and current not in seen:
-        if current == account_id:
-            return [
-                FieldProblem("parent_id", "an account cannot be its own parent, directly or through others")
-            ]
-        seen.add(current)
-        current = parents.get(current)
+    if closes_loop({row.id: row.parent_id for row in linked}, account_id, parent):
+        return [FieldProblem("parent_id", "an account cannot be its own parent, directly or through others")]
     return []
 
 
@@ -485,16 +418,8 @@ def update_account(
     """Change fields of a visible account (see :data:`ACCOUNT_CLEANERS`); audited in the same transaction."""
     require_write(scope)
     with transaction(engine) as conn:
-        visible = conn.execute(
-            sa.select(_a.c.id).where(_a.c.id == account_id, account_visible(scope, one=True))
-        ).first()
-        if visible is None:
-            raise not_found(ACCOUNT, account_id)
-        old = dict(
-            conn.execute(sa.select(*(_a.c[n] for n in ACCOUNT_CLEANERS)).where(_a.c.id == account_id))
-            .mappings()
-            .one()
-        )
+        require_visible(conn, scope, _a, account_visible, ACCOUNT, account_id)
+        old = stored_values(conn, _a, ACCOUNT_CLEANERS, account_id)
         cleaned, problems = clean_fields(changes, ACCOUNT_CLEANERS, "an account", ("name", "owner_id"))
         values = dict(cleaned)
         problems += _check_account(conn, scope, values, cleaned, old, account_id)
@@ -517,187 +442,6 @@ def update_account(
                 changes=diff,
             )
         return _read_account(conn, scope, account_id, utc_now().date())
-
-
-# contacts --------------------------------------------------------------------------------------------------
-CONTACT_SORT: dict[str, Any] = {
-    "id": _c.c.id,
-    "name": _c.c.name,
-    "title": _c.c.title,
-    "email": _c.c.email,
-    "account_name": _a.c.name,
-}
-
-
-def list_contacts(engine: Engine, scope: Scope, query: ContactQuery | None = None) -> Page[ContactRecord]:
-    """One page of the contacts the scope may see (those of visible accounts)."""
-    query = normalise_query(query or ContactQuery())
-    ordering = order_by(query.sort, CONTACT_SORT, "name", _c.c.id)
-    where = [contact_visible(scope)]
-    if query.account_id is not None:
-        where.append(_c.c.account_id == query.account_id)
-    if query.q:
-        where.append(sa.or_(*(contains(_c.c[n], query.q) for n in ("name", "email", "title"))))
-    if query.is_executive is not None:
-        where.append(_c.c.is_executive.is_(query.is_executive))
-    if query.stance is not None:
-        where.append(_c.c.stance == query.stance.value)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            _contact_select().where(*where).order_by(*ordering).limit(query.limit).offset(query.offset)
-        ).mappings()
-        items = tuple(ContactRecord(**_contact_values(row)) for row in rows)
-        total = conn.execute(sa.select(sa.func.count()).select_from(_c).where(*where)).scalar_one()
-    return Page(items, int(total), query.limit, query.offset)
-
-
-def _read_contact(conn: Connection, scope: Scope, contact_id: int) -> ContactDetail:
-    row = (
-        conn.execute(_contact_select().where(_c.c.id == contact_id, contact_visible(scope, one=True)))
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise not_found(CONTACT, contact_id)
-    oc = opportunity_contacts
-    deals = conn.execute(
-        sa.select(_o.c.id, _o.c.name, _o.c.stage, oc.c.deal_role)
-        .join(oc, oc.c.opportunity_id == _o.c.id)
-        .where(oc.c.contact_id == contact_id, opportunity_visible(scope, one=True))
-        .order_by(_o.c.created_date.desc(), _o.c.id.desc())
-    ).all()
-    return ContactDetail(
-        **_contact_values(row),
-        opportunities=tuple(
-            DealRef(d.id, d.name, d.stage, enum_or_none(DealRole, d.deal_role or row["deal_role"]))
-            for d in deals
-        ),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
-def get_contact(engine: Engine, scope: Scope, contact_id: int) -> ContactDetail:
-    """One contact; :class:`NotFoundError` when it does not exist or its account is outside the scope."""
-    with engine.connect() as conn:
-        return _read_contact(conn, scope, contact_id)
-
-
-def _email(value: object) -> object:
-    cleaned = text(320)(value)
-    if cleaned is None:
-        return None
-    if not _EMAIL.fullmatch(str(cleaned)):
-        raise Problem(f"{value!r} is not an e-mail address (expected name@example.com)")
-    return str(cleaned).lower()
-
-
-CONTACT_CLEANERS: dict[str, Cleaner] = {
-    "account_id": identifier,
-    "name": text(200),
-    "external_id": text(128),
-    "email": _email,
-    "title": text(200),
-    "deal_role": enum_of(DealRole),
-    "influence": enum_of(Influence),
-    "stance": enum_of(Stance),
-    "is_executive": boolean,
-}
-CONTACT_REQUIRED = ("account_id", "name", "stance", "is_executive")
-
-
-def _check_contact(
-    conn: Connection, scope: Scope, given: Mapping[str, Any], contact_id: int | None
-) -> list[FieldProblem]:
-    problems = []
-    account_id = given.get("account_id")
-    if account_id is not None:
-        found = conn.execute(
-            sa.select(_a.c.id).where(
-                _a.c.id == account_id, _a.c.merged_into_id.is_(None), account_visible(scope, one=True)
-            )
-        ).first()
-        if found is None:
-            problems.append(FieldProblem("account_id", f"no account with id {account_id}"))
-    external_id = given.get("external_id")
-    if external_id is not None:
-        taken = sa.select(_c.c.id).where(_c.c.external_id == external_id)
-        if contact_id is not None:
-            taken = taken.where(_c.c.id != contact_id)
-        if conn.execute(taken).first() is not None:
-            problems.append(
-                FieldProblem("external_id", f"{external_id!r} is already the id of another contact")
-            )
-    return problems
-
-
-def _stored_form(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: getattr(v, "value", v) for k, v in values.items()}
-
-
-def create_contact(
-    engine: Engine, actor: Principal, scope: Scope, data: Mapping[str, object], via: str
-) -> ContactDetail:
-    """Add a contact to a visible account (``account_id`` and ``name`` required)."""
-    require_write(scope)
-    cleaned, problems = clean_fields(data, CONTACT_CLEANERS, "a contact", CONTACT_REQUIRED)
-    problems += [FieldProblem(n, "a value is required") for n in ("account_id", "name") if n not in data]
-    values: dict[str, Any] = {"stance": Stance.UNKNOWN, "is_executive": False, **cleaned}
-    with transaction(engine) as conn:
-        problems += _check_contact(conn, scope, values, None)
-        if problems:
-            raise invalid(problems)
-        now = utc_now()
-        contact_id = conn.execute(
-            _c.insert().values(**_stored_form(values), created_at=now, updated_at=now).returning(_c.c.id)
-        ).scalar_one()
-        audited = {k: (None, v) for k, v in values.items() if v is not None}
-        record_changes(
-            conn, actor=actor, via=via, entity=CONTACT, entity_id=contact_id, action="create", changes=audited
-        )
-        return _read_contact(conn, scope, contact_id)
-
-
-def update_contact(
-    engine: Engine,
-    actor: Principal,
-    scope: Scope,
-    contact_id: int,
-    changes: Mapping[str, object],
-    via: str,
-) -> ContactDetail:
-    """Change fields of a visible contact; moving it needs a visible target account."""
-    require_write(scope)
-    with transaction(engine) as conn:
-        visible = conn.execute(
-            sa.select(_c.c.id).where(_c.c.id == contact_id, contact_visible(scope, one=True))
-        ).first()
-        if visible is None:
-            raise not_found(CONTACT, contact_id)
-        old = dict(
-            conn.execute(sa.select(*(_c.c[n] for n in CONTACT_CLEANERS)).where(_c.c.id == contact_id))
-            .mappings()
-            .one()
-        )
-        cleaned, problems = clean_fields(changes, CONTACT_CLEANERS, "a contact", CONTACT_REQUIRED)
-        problems += _check_contact(conn, scope, cleaned, contact_id)
-        if problems:
-            raise invalid(problems)
-        diff = changed(old, cleaned)
-        if diff:
-            now = utc_now()
-            columns = _stored_form({k: new for k, (_, new) in diff.items()})
-            conn.execute(_c.update().where(_c.c.id == contact_id).values(**columns, updated_at=now))
-            record_changes(
-                conn,
-                actor=actor,
-                via=via,
-                entity=CONTACT,
-                entity_id=contact_id,
-                action="update",
-                changes=diff,
-            )
-        return _read_contact(conn, scope, contact_id)
 
 
 __all__ = [

@@ -25,6 +25,12 @@ from sqlalchemy.engine import Connection, Engine
 from dealsight.domain.access import Principal, Scope
 from dealsight.domain.enums import ActivityType
 from dealsight.errors import FieldProblem
+from dealsight.services.record_writes import (
+    external_id_problem,
+    require_visible,
+    stored_form,
+    stored_values,
+)
 from dealsight.services.records import (
     Cleaner,
     ListQuery,
@@ -259,29 +265,13 @@ def _check_links(
 
 
 def _stored(conn: Connection, activity_id: int) -> dict[str, Any]:
-    row = (
-        conn.execute(sa.select(*(_a.c[name] for name in COLUMNS)).where(_a.c.id == activity_id))
-        .mappings()
-        .one()
-    )
-    values = dict(row)
+    values = stored_values(conn, _a, COLUMNS, activity_id)
     values["contact_ids"] = sorted(
         conn.execute(
             sa.select(activity_contacts.c.contact_id).where(activity_contacts.c.activity_id == activity_id)
         ).scalars()
     )
     return values
-
-
-def _external_id_taken(conn: Connection, external_id: object, other_than: int | None) -> FieldProblem | None:
-    if external_id is None:
-        return None
-    query = sa.select(_a.c.id).where(_a.c.external_id == external_id)
-    if other_than is not None:
-        query = query.where(_a.c.id != other_than)
-    if conn.execute(query).first() is not None:
-        return FieldProblem("external_id", f"{external_id!r} is already the id of another activity")
-    return None
 
 
 def _write_contacts(conn: Connection, activity_id: int, contact_ids: list[int]) -> None:
@@ -304,14 +294,13 @@ def create_activity(
     values: dict[str, Any] = {"user_id": actor.user_id, **cleaned}
     with transaction(engine) as conn:
         problems = _check_links(conn, scope, values, set(values))
-        taken = _external_id_taken(conn, values.get("external_id"), None)
+        taken = external_id_problem(conn, _a, KIND, values.get("external_id"), None)
         if taken:
             problems.append(taken)
         if problems:
             raise invalid(problems)
         contact_ids = values.pop("contact_ids", None) or []
-        row = {k: v.value if isinstance(v, ActivityType) else v for k, v in values.items()}
-        activity_id = conn.execute(_a.insert().values(**row).returning(_a.c.id)).scalar_one()
+        activity_id = conn.execute(_a.insert().values(**stored_form(values)).returning(_a.c.id)).scalar_one()
         _write_contacts(conn, activity_id, contact_ids)
         audited = {name: (None, value) for name, value in values.items() if value is not None}
         if contact_ids:
@@ -333,7 +322,7 @@ def update_activity(
     """Correct an activity (any field of :data:`CLEANERS`); returns it as stored."""
     require_write(scope)
     with transaction(engine) as conn:
-        _read(conn, scope, activity_id)
+        require_visible(conn, scope, _a, activity_visible, KIND, activity_id)
         cleaned, problems = clean_fields(changes, CLEANERS, "an activity", REQUIRED)
         if problems:
             raise invalid(problems)
@@ -341,7 +330,7 @@ def update_activity(
         values = {**old, **cleaned}
         problems = _check_links(conn, scope, values, set(cleaned))
         if "external_id" in cleaned:
-            taken = _external_id_taken(conn, cleaned["external_id"], activity_id)
+            taken = external_id_problem(conn, _a, KIND, cleaned["external_id"], activity_id)
             if taken:
                 problems.append(taken)
         if problems:
@@ -351,11 +340,7 @@ def update_activity(
             diff["contact_ids"] = (old["contact_ids"], sorted(values["contact_ids"] or []))
         columns = {k: new for k, (_, new) in diff.items() if k != "contact_ids"}
         if columns:
-            conn.execute(
-                _a.update()
-                .where(_a.c.id == activity_id)
-                .values(**{k: v.value if isinstance(v, ActivityType) else v for k, v in columns.items()})
-            )
+            conn.execute(_a.update().where(_a.c.id == activity_id).values(**stored_form(columns)))
         if "contact_ids" in diff:
             _write_contacts(conn, activity_id, values["contact_ids"] or [])
         if diff:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dealsight.domain.access import Principal, Scope
 from dealsight.errors import FieldProblem, PermissionDeniedError
+from dealsight.services.record_writes import VisibleFilter, require_visible
 from dealsight.services.records import (
     ListQuery,
     Page,
@@ -26,14 +26,13 @@ from dealsight.services.records import (
     contact_visible,
     invalid,
     normalise_query,
-    not_found,
     opportunity_visible,
 )
 from dealsight.store.audit import AuditEntry
 from dealsight.store.schema import accounts, activities, contacts, opportunities
 from dealsight.store.schema import audit_log as audit_table
 
-RECORDS: dict[str, tuple[sa.Table, Any]] = {
+RECORDS: dict[str, tuple[sa.Table, VisibleFilter]] = {
     "opportunity": (opportunities, opportunity_visible),
     "account": (accounts, account_visible),
     "contact": (contacts, contact_visible),
@@ -89,11 +88,7 @@ def audit_trail(
     query = normalise_query(AuditQuery(entity=entity, entity_id=entity_id, limit=limit, offset=offset))
     table, visible = RECORDS[entity]
     with engine.connect() as conn:
-        found = conn.execute(
-            sa.select(table.c.id).where(table.c.id == query.entity_id, visible(scope, one=True))
-        ).first()
-    if found is None:
-        raise not_found(entity, entity_id)
+        require_visible(conn, scope, table, visible, entity, entity_id)
     return _page(engine, query)
 
 

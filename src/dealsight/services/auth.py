@@ -46,8 +46,8 @@ from dealsight.errors import (
     FieldProblem,
     NotFoundError,
     PermissionDeniedError,
-    ValidationError,
 )
+from dealsight.services.records import invalid
 from dealsight.store.audit import record_changes
 from dealsight.store.database import transaction
 from dealsight.store.schema import api_tokens, users, web_sessions
@@ -75,7 +75,7 @@ def check_password_rules(password: str) -> None:
         problem = "a password cannot be only spaces"
     else:
         return
-    raise ValidationError(problem, [FieldProblem("password", problem)])
+    raise invalid([FieldProblem("password", problem)])
 
 
 def hash_password(password: str) -> str:
@@ -249,10 +249,9 @@ def _may_act_for(actor: Principal | None, user_id: int) -> bool:
 
 def _check_token_name(name: str) -> str:
     cleaned = name.strip()
-    max_length = TOKEN_NAME_LENGTH
-    if not cleaned or len(cleaned) > max_length:
-        problem = f"a token needs a name of 1 to {max_length} characters"
-        raise ValidationError(problem, [FieldProblem("name", problem)])
+    if not cleaned or len(cleaned) > TOKEN_NAME_LENGTH:
+        problem = f"a token needs a name of 1 to {TOKEN_NAME_LENGTH} characters"
+        raise invalid([FieldProblem("name", problem)])
     return cleaned
 
 

@@ -1,4 +1,5 @@
-"""Managing users and teams: the admin's use cases, each change audited in its own transaction.
+"""Managing users (and, in :mod:`dealsight.services.teams`, teams): the admin's use cases, each change
+audited in its own transaction.
 
 Decisions (see docs/users.md):
 
@@ -18,7 +19,6 @@ Decisions (see docs/users.md):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,24 +31,27 @@ from dealsight.domain.access import Principal
 from dealsight.domain.clock import utc_now
 from dealsight.domain.enums import UserRole
 from dealsight.domain.names import name_key
-from dealsight.errors import (
-    ConflictError,
-    FieldProblem,
-    NotFoundError,
-    PermissionDeniedError,
-    ValidationError,
-)
+from dealsight.errors import ConflictError, NotFoundError, PermissionDeniedError
 from dealsight.services.access import require_admin
 from dealsight.services.auth import end_user_sessions, hash_password
+from dealsight.services.org_fields import (
+    clean_bool,
+    clean_email,
+    clean_id,
+    clean_name,
+    clean_role,
+    invalid_field,
+    reject_unknown,
+    team_ref,
+    user_ref,
+)
+from dealsight.services.record_writes import closes_loop, taken_by
+from dealsight.services.teams import TeamView, create_team, get_team, list_teams, update_team
 from dealsight.store.audit import record_changes
 from dealsight.store.database import transaction
 from dealsight.store.schema import teams, users
 
 USER_FIELDS = ("name", "email", "role", "team_id", "manager_id", "active")
-TEAM_FIELDS = ("name", "parent_id", "manager_id")
-NAME_LENGTH = 200
-EMAIL_LENGTH = 320
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 
 @dataclass(frozen=True)
@@ -79,74 +82,6 @@ class UserView:
             "has_password": self.has_password,
             "last_login_at": self.last_login_at.isoformat() if self.last_login_at else None,
         }
-
-
-@dataclass(frozen=True)
-class TeamView:
-    id: int
-    name: str
-    parent_id: int | None
-    manager_id: int | None
-    manager_name: str | None
-    members: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "parent_id": self.parent_id,
-            "manager_id": self.manager_id,
-            "manager_name": self.manager_name,
-            "members": self.members,
-        }
-
-
-# validation ------------------------------------------------------------------------------------------------
-def _invalid(field: str, problem: str) -> ValidationError:
-    return ValidationError(f"{field}: {problem}", [FieldProblem(field, problem)])
-
-
-def _clean_name(value: object, field: str = "name") -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _invalid(field, "a name is required")
-    cleaned = " ".join(value.split())
-    if len(cleaned) > NAME_LENGTH:
-        raise _invalid(field, f"at most {NAME_LENGTH} characters")
-    return cleaned
-
-
-def clean_email(value: object) -> str:
-    """``value`` trimmed and in lower case; :class:`ValidationError` (field ``email``) unless it looks like
-    an e-mail address."""
-    if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()) or len(value.strip()) > EMAIL_LENGTH:
-        raise _invalid("email", f"{value!r} is not an e-mail address (expected name@example.com)")
-    return value.strip().lower()
-
-
-def _clean_role(value: object) -> UserRole:
-    try:
-        return UserRole(str(value))
-    except ValueError:
-        allowed = ", ".join(role.value for role in UserRole)
-        raise _invalid("role", f"{value!r} is not a role; expected one of {allowed}") from None
-
-
-def _clean_bool(value: object, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise _invalid(field, f"expected true or false, got {value!r}")
-    return value
-
-
-def _clean_id(value: object, field: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _invalid(field, f"expected an id (a whole number) or null, got {value!r}")
-    return value
-
-
-def _require_actor_admin(actor: Principal | None) -> None:
-    require_admin(actor)
 
 
 # reading ---------------------------------------------------------------------------------------------------
@@ -207,7 +142,7 @@ def list_users(
     """Users ordered by id, optionally of one role, one team or one state. Callers check who may list."""
     query = _user_query()
     if role is not None:
-        query = query.where(users.c.role == _clean_role(role).value)
+        query = query.where(users.c.role == clean_role(role).value)
     if team_id is not None:
         query = query.where(users.c.team_id == team_id)
     if active is not None:
@@ -217,93 +152,9 @@ def list_users(
     return [_user_view(row) for row in rows]
 
 
-def _team_query() -> sa.Select[Any]:
-    manager = users.alias("manager")
-    members = (
-        sa.select(sa.func.count())
-        .select_from(users)
-        .where(users.c.team_id == teams.c.id)
-        .scalar_subquery()
-        .label("members")
-    )
-    return (
-        sa.select(
-            teams.c.id,
-            teams.c.name,
-            teams.c.parent_id,
-            teams.c.manager_id,
-            manager.c.name.label("manager_name"),
-            members,
-        )
-        .select_from(teams.outerjoin(manager, manager.c.id == teams.c.manager_id))
-        .order_by(teams.c.id)
-    )
-
-
-def _read_team(conn: Connection, team_id: int) -> TeamView:
-    row = conn.execute(_team_query().where(teams.c.id == team_id)).mappings().first()
-    if row is None:
-        raise NotFoundError(f"no team with id {team_id}")
-    return TeamView(**row)
-
-
-def list_teams(engine: Engine) -> list[TeamView]:
-    """Every team, ordered by id, with its manager's name and its number of members."""
-    with engine.connect() as conn:
-        return [TeamView(**row) for row in conn.execute(_team_query()).mappings()]
-
-
-def get_team(engine: Engine, team_id: int) -> TeamView:
-    with engine.connect() as conn:
-        return _read_team(conn, team_id)
-
-
-# references ------------------------------------------------------------------------------------------------
-def _team_ref(conn: Connection, team: int | str | None, field: str = "team_id") -> int | None:
-    """A team given by id or by name (ignoring case), checked to exist."""
-    if team is None:
-        return None
-    if isinstance(team, str) and not team.strip().isdigit():
-        found = conn.execute(
-            sa.select(teams.c.id).where(sa.func.lower(teams.c.name) == team.strip().lower())
-        ).scalar_one_or_none()
-        if found is None:
-            raise _invalid(field, f"no team named {team.strip()!r}")
-        return int(found)
-    team_id = _clean_id(int(team) if isinstance(team, str) else team, field)
-    if (
-        team_id is not None
-        and conn.execute(sa.select(teams.c.id).where(teams.c.id == team_id)).first() is None
-    ):
-        raise _invalid(field, f"no team with id {team_id}")
-    return team_id
-
-
-def _user_ref(conn: Connection, user: int | str | None, field: str = "manager_id") -> int | None:
-    """A user given by id or by e-mail, checked to exist."""
-    if user is None:
-        return None
-    if isinstance(user, str) and "@" in user:
-        found = conn.execute(
-            sa.select(users.c.id).where(users.c.email == user.strip().lower())
-        ).scalar_one_or_none()
-        if found is None:
-            raise _invalid(field, f"no user with e-mail {user.strip()!r}")
-        return int(found)
-    user_id = _clean_id(int(user) if isinstance(user, str) and user.strip().isdigit() else user, field)
-    if (
-        user_id is not None
-        and conn.execute(sa.select(users.c.id).where(users.c.id == user_id)).first() is None
-    ):
-        raise _invalid(field, f"no user with id {user_id}")
-    return user_id
-
-
+# checks ----------------------------------------------------------------------------------------------------
 def _email_taken(conn: Connection, email: str, other_than: int | None = None) -> None:
-    query = sa.select(users.c.id).where(sa.func.lower(users.c.email) == email)
-    if other_than is not None:
-        query = query.where(users.c.id != other_than)
-    taken = conn.execute(query).scalar_one_or_none()
+    taken = taken_by(conn, users, sa.func.lower(users.c.email), email, other_than)
     if taken is not None:
         raise ConflictError(f"the e-mail {email} is already used by user {taken}")
 
@@ -313,30 +164,10 @@ def _check_manager_chain(conn: Connection, user_id: int, manager_id: int | None)
     if manager_id is None:
         return
     if manager_id == user_id:
-        raise _invalid("manager_id", "a user cannot be their own manager")
+        raise invalid_field("manager_id", "a user cannot be their own manager")
     bosses = dict(conn.execute(sa.select(users.c.id, users.c.manager_id)).all())
-    seen: set[int] = set()
-    current: int | None = manager_id
-    while current is not None and current not in seen:
-        if current == user_id:
-            raise _invalid("manager_id", f"user {manager_id} reports (indirectly) to user {user_id}")
-        seen.add(current)
-        current = bosses.get(current)
-
-
-def _check_team_chain(conn: Connection, team_id: int, parent_id: int | None) -> None:
-    if parent_id is None:
-        return
-    if parent_id == team_id:
-        raise _invalid("parent_id", "a team cannot be its own parent")
-    parents = dict(conn.execute(sa.select(teams.c.id, teams.c.parent_id)).all())
-    seen: set[int] = set()
-    current: int | None = parent_id
-    while current is not None and current not in seen:
-        if current == team_id:
-            raise _invalid("parent_id", f"team {parent_id} is (indirectly) under team {team_id}")
-        seen.add(current)
-        current = parents.get(current)
+    if closes_loop(bosses, user_id, manager_id):
+        raise invalid_field("manager_id", f"user {manager_id} reports (indirectly) to user {user_id}")
 
 
 def _other_active_admins(conn: Connection, user_id: int) -> int:
@@ -368,19 +199,19 @@ def create_user(
     ``team`` is a team id or name, ``manager`` a user id or e-mail. Only an admin, or the system
     (``actor=None``, the CLI), may create users.
     """
-    _require_actor_admin(actor)
+    require_admin(actor)
     values: dict[str, Any] = {
-        "name": _clean_name(name),
+        "name": clean_name(name),
         "email": clean_email(email),
-        "role": _clean_role(role).value,
+        "role": clean_role(role).value,
         "active": True,
     }
     values["name_key"] = name_key(values["name"])
     password_hash = hash_password(password) if password is not None else None
     with transaction(engine) as conn:
         _email_taken(conn, values["email"])
-        values["team_id"] = _team_ref(conn, team)
-        values["manager_id"] = _user_ref(conn, manager)
+        values["team_id"] = team_ref(conn, team)
+        values["manager_id"] = user_ref(conn, manager)
         try:
             user_id = int(
                 conn.execute(
@@ -411,34 +242,27 @@ def update_user(
     Raises :class:`ValidationError` naming each unknown field or bad value (a manager loop among them),
     :class:`ConflictError` for a taken e-mail or for demoting or deactivating the last active admin.
     """
-    _require_actor_admin(actor)
-    unknown = sorted(set(changes) - set(USER_FIELDS))
-    if unknown:
-        problems = [
-            FieldProblem(f, f"unknown field; expected one of {', '.join(USER_FIELDS)}") for f in unknown
-        ]
-        raise ValidationError(
-            f"unknown user field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}", problems
-        )
+    require_admin(actor)
+    reject_unknown(changes, USER_FIELDS, "user")
     with transaction(engine) as conn:
         before = _read_user(conn, user_id)
         new: dict[str, Any] = {}
         for field, value in changes.items():
             if field == "name":
-                new["name"] = _clean_name(value)
+                new["name"] = clean_name(value)
                 new["name_key"] = name_key(new["name"])
             elif field == "email":
                 new["email"] = None if value is None else clean_email(value)
                 if new["email"] is not None:
                     _email_taken(conn, new["email"], other_than=user_id)
             elif field == "role":
-                new["role"] = _clean_role(value).value
+                new["role"] = clean_role(value).value
             elif field == "active":
-                new["active"] = _clean_bool(value, "active")
+                new["active"] = clean_bool(value, "active")
             elif field == "team_id":
-                new["team_id"] = _team_ref(conn, _clean_id(value, "team_id"))
+                new["team_id"] = team_ref(conn, clean_id(value, "team_id"))
             else:
-                new["manager_id"] = _user_ref(conn, _clean_id(value, "manager_id"))
+                new["manager_id"] = user_ref(conn, clean_id(value, "manager_id"))
                 _check_manager_chain(conn, user_id, new["manager_id"])
         stays_admin = new.get("role", before.role.value) == UserRole.ADMIN.value and new.get(
             "active", before.active
@@ -504,97 +328,6 @@ def set_password(
                 )
             },
         )
-
-
-# teams -----------------------------------------------------------------------------------------------------
-def _team_name_taken(conn: Connection, name: str, other_than: int | None = None) -> None:
-    query = sa.select(teams.c.id).where(sa.func.lower(teams.c.name) == name.lower())
-    if other_than is not None:
-        query = query.where(teams.c.id != other_than)
-    taken = conn.execute(query).scalar_one_or_none()
-    if taken is not None:
-        raise ConflictError(f"a team named {name!r} already exists (id {taken})")
-
-
-def create_team(
-    engine: Engine,
-    actor: Principal | None,
-    name: str,
-    parent_id: int | None = None,
-    manager_id: int | None = None,
-    *,
-    via: str = "api",
-) -> TeamView:
-    """Create a team, optionally under ``parent_id`` and led by ``manager_id``. Admins only."""
-    _require_actor_admin(actor)
-    cleaned = _clean_name(name)
-    with transaction(engine) as conn:
-        _team_name_taken(conn, cleaned)
-        parent = _team_ref(conn, _clean_id(parent_id, "parent_id"), "parent_id")
-        manager = _user_ref(conn, _clean_id(manager_id, "manager_id"))
-        team_id = int(
-            conn.execute(
-                teams.insert()
-                .values(name=cleaned, parent_id=parent, manager_id=manager)
-                .returning(teams.c.id)
-            ).scalar_one()
-        )
-        record_changes(
-            conn,
-            actor=actor,
-            via=via,
-            entity="team",
-            entity_id=team_id,
-            action="create",
-            changes={"name": (None, cleaned), "parent_id": (None, parent), "manager_id": (None, manager)},
-        )
-        return _read_team(conn, team_id)
-
-
-def update_team(
-    engine: Engine,
-    actor: Principal | None,
-    team_id: int,
-    changes: Mapping[str, object],
-    *,
-    via: str = "api",
-) -> TeamView:
-    """Change some of a team's ``name``, ``parent_id`` and ``manager_id``. Admins only; a loop of parents
-    is a :class:`ValidationError`, a taken name a :class:`ConflictError`."""
-    _require_actor_admin(actor)
-    unknown = sorted(set(changes) - set(TEAM_FIELDS))
-    if unknown:
-        problems = [
-            FieldProblem(f, f"unknown field; expected one of {', '.join(TEAM_FIELDS)}") for f in unknown
-        ]
-        raise ValidationError(
-            f"unknown team field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}", problems
-        )
-    with transaction(engine) as conn:
-        before = _read_team(conn, team_id)
-        new: dict[str, Any] = {}
-        if "name" in changes:
-            new["name"] = _clean_name(changes["name"])
-            _team_name_taken(conn, new["name"], other_than=team_id)
-        if "parent_id" in changes:
-            new["parent_id"] = _team_ref(conn, _clean_id(changes["parent_id"], "parent_id"), "parent_id")
-            _check_team_chain(conn, team_id, new["parent_id"])
-        if "manager_id" in changes:
-            new["manager_id"] = _user_ref(conn, _clean_id(changes["manager_id"], "manager_id"))
-        if not new:
-            return before
-        conn.execute(teams.update().where(teams.c.id == team_id).values(**new, updated_at=utc_now()))
-        old = before.as_dict()
-        record_changes(
-            conn,
-            actor=actor,
-            via=via,
-            entity="team",
-            entity_id=team_id,
-            action="update",
-            changes={field: (old[field], value) for field, value in new.items()},
-        )
-        return _read_team(conn, team_id)
 
 
 __all__ = [
