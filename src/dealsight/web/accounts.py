@@ -7,18 +7,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from dealsight.services.account_records import get_account
-from dealsight.services.audit import audit_trail
-from dealsight.web.core import PageRoute, Visitor, current_visitor, render, web_of
+from dealsight.web.core import PageRoute, Visitor, current_visitor, record_trail, render, web_of
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-AUDIT_ROWS = 50
 
 
 @router.get("/accounts/{account_id}")
 def account_page(account_id: int, request: Request, visitor: Visitor = Depends(current_visitor)) -> Response:
-    engine = web_of(request).engine
-    account = get_account(engine, visitor.scope, account_id)
-    trail = audit_trail(engine, visitor.scope, "account", account_id, limit=AUDIT_ROWS)
+    account = get_account(web_of(request).engine, visitor.scope, account_id)
+    trail = record_trail(request, visitor, "account", account_id)
     return render(request, "account.html", {"account": account, "trail": trail})
 
 

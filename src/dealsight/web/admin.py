@@ -1,9 +1,10 @@
 """The admin pages (``/admin``): users, teams and the audit log. Admins only; anyone else gets the 403 page.
 
-Every change goes through :mod:`dealsight.services.users` with ``via="web"`` (so it is audited) after the
-CSRF check; a :class:`~dealsight.errors.ValidationError` re-renders the form with each problem next to its
-field (422), a :class:`~dealsight.errors.ConflictError` (an e-mail or team name taken, the last admin)
-above the form (409). A successful change redirects (303) to the record's page with a "saved" note.
+Every change goes through :mod:`dealsight.services.users` or :mod:`dealsight.services.teams` with
+``via="web"`` (so it is audited) after the CSRF check; a :class:`~dealsight.errors.ValidationError`
+re-renders the form with each problem next to its field (422), a :class:`~dealsight.errors.ConflictError`
+(an e-mail or team name taken, the last admin) above the form (409). A successful change redirects (303)
+to the record's page with a "saved" note.
 
 Only changed fields are sent to ``update_user`` / ``update_team``. An admin who sets their own password
 ends their other sessions and gets a new one here (the service ends all of a user's sessions).
@@ -11,7 +12,8 @@ ends their other sessions and gets a new one here (the service ends all of a use
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -21,19 +23,9 @@ from dealsight.errors import ConflictError, FieldProblem, ValidationError
 from dealsight.services.access import require_admin
 from dealsight.services.audit import audit_log
 from dealsight.services.auth import SESSION_LIFETIME, start_session
-from dealsight.services.users import (
-    TeamView,
-    UserView,
-    create_team,
-    create_user,
-    get_team,
-    get_user,
-    list_teams,
-    list_users,
-    set_password,
-    update_team,
-    update_user,
-)
+from dealsight.services.records import invalid
+from dealsight.services.teams import TeamView, create_team, get_team, list_teams, update_team
+from dealsight.services.users import UserView, create_user, get_user, list_users, set_password, update_user
 from dealsight.web.core import (
     SESSION_COOKIE,
     PageRoute,
@@ -47,31 +39,62 @@ from dealsight.web.core import (
     web_of,
 )
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
-USERS_PER_PAGE = 50
-AUDIT_PER_PAGE = 50
-AUDIT_ENTITIES = ("opportunity", "account", "contact", "activity", "user", "team", "api_token")
-ROLES = [(role.value, role.value.capitalize()) for role in UserRole]
-
 
 def current_admin(visitor: Visitor = Depends(current_visitor)) -> Visitor:
     require_admin(visitor.principal, "open the admin pages")
     return visitor
 
 
-def _page_number(request: Request, name: str = "page") -> int:
-    raw = request.query_params.get(name, "1")
+router = APIRouter(route_class=PageRoute, include_in_schema=False, dependencies=[Depends(current_admin)])
+USERS_PER_PAGE = 50
+AUDIT_PER_PAGE = 50
+AUDIT_ENTITIES = ("opportunity", "account", "contact", "activity", "user", "team", "api_token")
+ROLES = [(role.value, role.value.capitalize()) for role in UserRole]
+USER_FORM = ("name", "email", "role", "team_id", "manager_id")
+TEAM_FORM = ("name", "parent_id", "manager_id")
+NEW_USER = {"role": UserRole.REP.value}
+
+
+def _page_number(request: Request) -> int:
+    raw = request.query_params.get("page", "1")
     return int(raw) if raw.isdigit() and int(raw) >= 1 else 1
 
 
-def _optional_id(form: Mapping[str, str], name: str, problems: list[FieldProblem]) -> int | None:
-    raw = form.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit():
-        problems.append(FieldProblem(name, f"expected an id, got {raw!r}"))
-        return None
-    return int(raw)
+def form_values(record: UserView | TeamView | None, fields: Sequence[str]) -> dict[str, str]:
+    """The form of ``record`` as its page fills it in: each field as text, empty for none (a new user is
+    a rep)."""
+    if record is None:
+        return {name: NEW_USER.get(name, "") for name in fields}
+    return {name: _as_text(getattr(record, name)) for name in fields}
+
+
+def _as_text(value: object) -> str:
+    if value is None:
+        return ""
+    return str(value.value) if isinstance(value, Enum) else str(value)
+
+
+def _posted(form: Mapping[str, str], fields: Sequence[str]) -> dict[str, str]:
+    return {name: form.get(name, "").strip() for name in fields}
+
+
+def _ids(values: Mapping[str, str], names: Sequence[str]) -> dict[str, int | None]:
+    """The id fields of a form (empty text is no id); one :class:`ValidationError` naming each bad one."""
+    problems = [
+        FieldProblem(name, f"expected an id, got {values[name]!r}")
+        for name in names
+        if values[name] and not values[name].isdigit()
+    ]
+    if problems:
+        raise invalid(problems)
+    return {name: int(values[name]) if values[name] else None for name in names}
+
+
+def _changed(
+    typed: Mapping[str, object], values: Mapping[str, str], before: Mapping[str, str]
+) -> dict[str, object]:
+    """The typed values of the fields whose text differs from what the form showed."""
+    return {name: value for name, value in typed.items() if values[name] != before[name]}
 
 
 def _choices(request: Request) -> dict[str, Any]:
@@ -86,6 +109,14 @@ def _choices(request: Request) -> dict[str, Any]:
             if user.active
         ],
     }
+
+
+def _form_page(
+    request: Request, template: str, context: Mapping[str, Any], *, status_code: int = 200
+) -> Response:
+    """A user or team page: its form with the choices it offers, and no problems unless ``context`` has."""
+    values = {"errors": {}, "password_errors": {}, "conflict": None, "saved": None, **_choices(request)}
+    return render(request, template, {**values, **context}, status_code=status_code)
 
 
 def _errors(error: ValidationError) -> dict[str, str]:
@@ -103,10 +134,9 @@ def _form_response(
         return action()
     except ValidationError as error:
         errors = _errors(error) or {"form": error.message}
-        return render(request, template, {**context, "errors": errors, **_choices(request)}, status_code=422)
+        return _form_page(request, template, {**context, "errors": errors}, status_code=422)
     except ConflictError as error:
-        context = {**context, "errors": {}, "conflict": error.message, **_choices(request)}
-        return render(request, template, context, status_code=409)
+        return _form_page(request, template, {**context, "conflict": error.message}, status_code=409)
 
 
 # overview --------------------------------------------------------------------------------------------------
@@ -129,22 +159,9 @@ def admin_home(request: Request, visitor: Visitor = Depends(current_admin)) -> R
 
 
 # users -----------------------------------------------------------------------------------------------------
-def _user_values(user: UserView | None) -> dict[str, str]:
-    if user is None:
-        return {"name": "", "email": "", "role": UserRole.REP.value, "team_id": "", "manager_id": ""}
-    return {
-        "name": user.name,
-        "email": user.email or "",
-        "role": user.role.value,
-        "team_id": "" if user.team_id is None else str(user.team_id),
-        "manager_id": "" if user.manager_id is None else str(user.manager_id),
-    }
-
-
 @router.get("/admin/users/new")
-def new_user_page(request: Request, visitor: Visitor = Depends(current_admin)) -> Response:
-    context = {"user": None, "values": _user_values(None), "errors": {}, **_choices(request)}
-    return render(request, "admin/user.html", context)
+def new_user_page(request: Request) -> Response:
+    return _form_page(request, "admin/user.html", {"user": None, "values": form_values(None, USER_FORM)})
 
 
 @router.post("/admin/users")
@@ -152,14 +169,10 @@ def create_user_action(
     request: Request, visitor: Visitor = Depends(current_admin), form: dict[str, str] = Depends(read_form)
 ) -> Response:
     check_csrf(request, visitor, form)
-    values = {name: form.get(name, "").strip() for name in _user_values(None)}
+    values = _posted(form, USER_FORM)
 
     def create() -> Response:
-        problems: list[FieldProblem] = []
-        team_id = _optional_id(form, "team_id", problems)
-        manager_id = _optional_id(form, "manager_id", problems)
-        if problems:
-            raise ValidationError(problems[0].message, problems)
+        ids = _ids(values, ("team_id", "manager_id"))
         user = create_user(
             web_of(request).engine,
             visitor.principal,
@@ -167,8 +180,8 @@ def create_user_action(
             email=values["email"],
             role=values["role"],
             password=form.get("password") or None,
-            team=team_id,
-            manager=manager_id,
+            team=ids["team_id"],
+            manager=ids["manager_id"],
             via="web",
         )
         return redirect(f"/admin/users/{user.id}?saved=created")
@@ -176,16 +189,15 @@ def create_user_action(
     return _form_response(request, "admin/user.html", {"user": None, "values": values}, create)
 
 
-def _user_context(request: Request, user_id: int) -> dict[str, Any]:
-    user = get_user(web_of(request).engine, user_id)
-    return {"user": user, "values": _user_values(user), "errors": {}, "password_errors": {}}
-
-
 @router.get("/admin/users/{user_id}")
-def user_page(user_id: int, request: Request, visitor: Visitor = Depends(current_admin)) -> Response:
-    context = {**_user_context(request, user_id), **_choices(request)}
-    context["saved"] = request.query_params.get("saved")
-    return render(request, "admin/user.html", context)
+def user_page(user_id: int, request: Request) -> Response:
+    user = get_user(web_of(request).engine, user_id)
+    context = {
+        "user": user,
+        "values": form_values(user, USER_FORM),
+        "saved": request.query_params.get("saved"),
+    }
+    return _form_page(request, "admin/user.html", context)
 
 
 @router.post("/admin/users/{user_id}")
@@ -196,27 +208,22 @@ def update_user_action(
     form: dict[str, str] = Depends(read_form),
 ) -> Response:
     check_csrf(request, visitor, form)
-    context = _user_context(request, user_id)
-    before: dict[str, str] = context["values"]
-    values = {name: form.get(name, "").strip() for name in before}
-    context["values"] = values
+    engine = web_of(request).engine
+    user = get_user(engine, user_id)
+    before = form_values(user, USER_FORM)
+    values = _posted(form, USER_FORM)
 
     def update() -> Response:
-        problems: list[FieldProblem] = []
-        typed: dict[str, object] = {
+        typed = {
             "name": values["name"],
             "email": values["email"] or None,
             "role": values["role"],
-            "team_id": _optional_id(values, "team_id", problems),
-            "manager_id": _optional_id(values, "manager_id", problems),
+            **_ids(values, ("team_id", "manager_id")),
         }
-        if problems:
-            raise ValidationError(problems[0].message, problems)
-        changes = {name: typed[name] for name in typed if values[name] != before[name]}
-        update_user(web_of(request).engine, visitor.principal, user_id, changes, via="web")
+        update_user(engine, visitor.principal, user_id, _changed(typed, values, before), via="web")
         return redirect(f"/admin/users/{user_id}?saved=details")
 
-    return _form_response(request, "admin/user.html", context, update)
+    return _form_response(request, "admin/user.html", {"user": user, "values": values}, update)
 
 
 @router.post("/admin/users/{user_id}/active")
@@ -228,13 +235,14 @@ def set_active_action(
 ) -> Response:
     check_csrf(request, visitor, form)
     active = form.get("active") == "true"
-    context = _user_context(request, user_id)
     engine = web_of(request).engine
+    user = get_user(engine, user_id)
 
     def apply() -> Response:
         update_user(engine, visitor.principal, user_id, {"active": active}, via="web")
         return redirect(f"/admin/users/{user_id}?saved={'activated' if active else 'deactivated'}")
 
+    context = {"user": user, "values": form_values(user, USER_FORM)}
     return _form_response(request, "admin/user.html", context, apply)
 
 
@@ -246,17 +254,18 @@ def set_password_action(
     form: dict[str, str] = Depends(read_form),
 ) -> Response:
     check_csrf(request, visitor, form)
-    context = _user_context(request, user_id)
     engine = web_of(request).engine
+    user = get_user(engine, user_id)
     password = form.get("password", "")
     try:
         if password != form.get("password_confirm", ""):
-            problem = FieldProblem("password_confirm", "the two passwords differ; type the same one twice")
-            raise ValidationError(problem.message, [problem])
+            raise invalid(
+                [FieldProblem("password_confirm", "the two passwords differ; type the same one twice")]
+            )
         set_password(engine, visitor.principal, user_id, password, via="web")
     except ValidationError as error:
-        context.update(_choices(request), password_errors=_errors(error))
-        return render(request, "admin/user.html", context, status_code=422)
+        context = {"user": user, "values": form_values(user, USER_FORM), "password_errors": _errors(error)}
+        return _form_page(request, "admin/user.html", context, status_code=422)
     response = redirect(f"/admin/users/{user_id}?saved=password")
     if user_id == visitor.user_id:  # the service ended this admin's sessions: start a new one
         ticket = start_session(engine, visitor.principal)
@@ -265,20 +274,9 @@ def set_password_action(
 
 
 # teams -----------------------------------------------------------------------------------------------------
-def _team_values(team: TeamView | None) -> dict[str, str]:
-    if team is None:
-        return {"name": "", "parent_id": "", "manager_id": ""}
-    return {
-        "name": team.name,
-        "parent_id": "" if team.parent_id is None else str(team.parent_id),
-        "manager_id": "" if team.manager_id is None else str(team.manager_id),
-    }
-
-
 @router.get("/admin/teams/new")
-def new_team_page(request: Request, visitor: Visitor = Depends(current_admin)) -> Response:
-    context = {"team": None, "values": _team_values(None), "errors": {}, **_choices(request)}
-    return render(request, "admin/team.html", context)
+def new_team_page(request: Request) -> Response:
+    return _form_page(request, "admin/team.html", {"team": None, "values": form_values(None, TEAM_FORM)})
 
 
 @router.post("/admin/teams")
@@ -286,16 +284,17 @@ def create_team_action(
     request: Request, visitor: Visitor = Depends(current_admin), form: dict[str, str] = Depends(read_form)
 ) -> Response:
     check_csrf(request, visitor, form)
-    values = {name: form.get(name, "").strip() for name in _team_values(None)}
+    values = _posted(form, TEAM_FORM)
 
     def create() -> Response:
-        problems: list[FieldProblem] = []
-        parent_id = _optional_id(values, "parent_id", problems)
-        manager_id = _optional_id(values, "manager_id", problems)
-        if problems:
-            raise ValidationError(problems[0].message, problems)
+        ids = _ids(values, ("parent_id", "manager_id"))
         team = create_team(
-            web_of(request).engine, visitor.principal, values["name"], parent_id, manager_id, via="web"
+            web_of(request).engine,
+            visitor.principal,
+            values["name"],
+            ids["parent_id"],
+            ids["manager_id"],
+            via="web",
         )
         return redirect(f"/admin/teams/{team.id}?saved=created")
 
@@ -303,11 +302,14 @@ def create_team_action(
 
 
 @router.get("/admin/teams/{team_id}")
-def team_page(team_id: int, request: Request, visitor: Visitor = Depends(current_admin)) -> Response:
+def team_page(team_id: int, request: Request) -> Response:
     team = get_team(web_of(request).engine, team_id)
-    context = {"team": team, "values": _team_values(team), "errors": {}, **_choices(request)}
-    context["saved"] = request.query_params.get("saved")
-    return render(request, "admin/team.html", context)
+    context = {
+        "team": team,
+        "values": form_values(team, TEAM_FORM),
+        "saved": request.query_params.get("saved"),
+    }
+    return _form_page(request, "admin/team.html", context)
 
 
 @router.post("/admin/teams/{team_id}")
@@ -320,20 +322,12 @@ def update_team_action(
     check_csrf(request, visitor, form)
     engine = web_of(request).engine
     team = get_team(engine, team_id)
-    before = _team_values(team)
-    values = {name: form.get(name, "").strip() for name in before}
+    before = form_values(team, TEAM_FORM)
+    values = _posted(form, TEAM_FORM)
 
     def update() -> Response:
-        problems: list[FieldProblem] = []
-        typed: dict[str, object] = {
-            "name": values["name"],
-            "parent_id": _optional_id(values, "parent_id", problems),
-            "manager_id": _optional_id(values, "manager_id", problems),
-        }
-        if problems:
-            raise ValidationError(problems[0].message, problems)
-        changes = {name: typed[name] for name in typed if values[name] != before[name]}
-        update_team(engine, visitor.principal, team_id, changes, via="web")
+        typed = {"name": values["name"], **_ids(values, ("parent_id", "manager_id"))}
+        update_team(engine, visitor.principal, team_id, _changed(typed, values, before), via="web")
         return redirect(f"/admin/teams/{team_id}?saved=details")
 
     return _form_response(request, "admin/team.html", {"team": team, "values": values}, update)

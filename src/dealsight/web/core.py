@@ -50,7 +50,9 @@ from dealsight.errors import (
     ValidationError,
 )
 from dealsight.services.access import scope_of
+from dealsight.services.audit import AuditEntry, audit_trail
 from dealsight.services.auth import session_principal
+from dealsight.services.records import Page
 from dealsight.web.settings import WebSettings
 
 log = logging.getLogger("dealsight.web")
@@ -60,6 +62,7 @@ SIGN_IN_COOKIE = "dealsight_sign_in"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 DEFAULT_NEXT = "/pipeline"
+AUDIT_ROWS = 50
 CSRF_REFUSED = "This form has expired or did not come from dealsight. Reload the page and try again."
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -226,6 +229,11 @@ def new_sign_in_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def record_trail(request: Request, visitor: Visitor, entity: str, record_id: int) -> Page[AuditEntry]:
+    """The latest :data:`AUDIT_ROWS` changes of one record, for its page (404 outside the scope)."""
+    return audit_trail(web_of(request).engine, visitor.scope, entity, record_id, limit=AUDIT_ROWS)
+
+
 # rendering -------------------------------------------------------------------------------------------------
 def render(
     request: Request,
@@ -336,6 +344,7 @@ __all__ = [
     "not_found_page",
     "optional_visitor",
     "read_form",
+    "record_trail",
     "redirect",
     "render",
     "safe_next",

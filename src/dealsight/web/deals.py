@@ -15,7 +15,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from dealsight.errors import FieldProblem, NotFoundError, ValidationError
-from dealsight.services.audit import audit_trail
 from dealsight.services.opportunities import (
     ANSWERS,
     OpportunityDetail,
@@ -23,7 +22,7 @@ from dealsight.services.opportunities import (
     get_opportunity,
     set_qualification_answer,
 )
-from dealsight.services.records import require_write
+from dealsight.services.records import invalid, require_write
 from dealsight.web.core import (
     PageRoute,
     Visitor,
@@ -31,16 +30,16 @@ from dealsight.web.core import (
     current_visitor,
     is_htmx,
     read_form,
+    record_trail,
     redirect,
     render,
     web_of,
 )
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-AUDIT_ROWS = 50
 NOTE_LENGTH = 2000
 NOT_ANSWERED = ""
-ANSWER_LABELS = {"yes": "Yes", "no": "No", "unknown": "Unknown", NOT_ANSWERED: "Not answered"}
+ANSWER_LABELS = {**{answer: answer.capitalize() for answer in ANSWERS}, NOT_ANSWERED: "Not answered"}
 
 
 def _question(deal: OpportunityDetail, question_id: int) -> QualificationItem:
@@ -50,26 +49,30 @@ def _question(deal: OpportunityDetail, question_id: int) -> QualificationItem:
     raise NotFoundError(f"no qualification question {question_id} on deal {deal.id}")
 
 
-def _trail(request: Request, visitor: Visitor, deal_id: int) -> Any:
-    return audit_trail(web_of(request).engine, visitor.scope, "opportunity", deal_id, limit=AUDIT_ROWS)
+def _back_to_question(deal_id: int, question_id: int) -> Response:
+    """Without htmx: the deal page, scrolled to the question."""
+    return redirect(f"/deals/{deal_id}#question-{question_id}")
 
 
 @router.get("/deals/{deal_id}")
 def deal_page(deal_id: int, request: Request, visitor: Visitor = Depends(current_visitor)) -> Response:
     deal = get_opportunity(web_of(request).engine, visitor.scope, deal_id)
-    context = {"deal": deal, "trail": _trail(request, visitor, deal_id), "answer_labels": ANSWER_LABELS}
-    return render(request, "deal.html", context)
+    trail = record_trail(request, visitor, "opportunity", deal_id)
+    return render(request, "deal.html", {"deal": deal, "trail": trail, "answer_labels": ANSWER_LABELS})
 
 
-def _form_context(
+def _answer_form(
+    request: Request,
     deal: OpportunityDetail,
     item: QualificationItem,
     *,
     answer: str | None = None,
     note: str | None = None,
     errors: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    return {
+    status_code: int = 200,
+) -> Response:
+    """The answer's form: in place of the answer for htmx, else on a page of its own."""
+    context = {
         "deal": deal,
         "item": item,
         "answer": (item.answer or NOT_ANSWERED) if answer is None else answer,
@@ -77,6 +80,14 @@ def _form_context(
         "errors": errors or {},
         "answer_labels": ANSWER_LABELS,
     }
+    template = "_answer_form.html" if is_htmx(request) else "answer_edit.html"
+    return render(request, template, context, status_code=status_code)
+
+
+def _answer(request: Request, deal: OpportunityDetail, item: QualificationItem, **extra: Any) -> Response:
+    """The answer as the deal page shows it (an htmx fragment)."""
+    context = {"deal": deal, "item": item, "answer_labels": ANSWER_LABELS, **extra}
+    return render(request, "_answer.html", context)
 
 
 @router.get("/deals/{deal_id}/qualification/{question_id}/edit")
@@ -85,9 +96,7 @@ def edit_answer(
 ) -> Response:
     deal = get_opportunity(web_of(request).engine, visitor.scope, deal_id)
     require_write(visitor.scope)
-    context = _form_context(deal, _question(deal, question_id))
-    template = "_answer_form.html" if is_htmx(request) else "answer_edit.html"
-    return render(request, template, context)
+    return _answer_form(request, deal, _question(deal, question_id))
 
 
 @router.get("/deals/{deal_id}/qualification/{question_id}")
@@ -98,19 +107,14 @@ def show_answer(
     deal = get_opportunity(web_of(request).engine, visitor.scope, deal_id)
     item = _question(deal, question_id)
     if not is_htmx(request):
-        return redirect(f"/deals/{deal_id}#question-{question_id}")
-    context = {"deal": deal, "item": item, "answer_labels": ANSWER_LABELS, "refocus": True}
-    return render(request, "_answer.html", context)
+        return _back_to_question(deal_id, question_id)
+    return _answer(request, deal, item, refocus=True)
 
 
-def _check_note(note: str) -> list[FieldProblem]:
+def _check_note(note: str) -> None:
     if len(note) > NOTE_LENGTH:
-        return [
-            FieldProblem(
-                "note", f"a note has at most {NOTE_LENGTH:,} characters (this one has {len(note):,})"
-            )
-        ]
-    return []
+        problem = f"a note has at most {NOTE_LENGTH:,} characters (this one has {len(note):,})"
+        raise invalid([FieldProblem("note", problem)])
 
 
 @router.post("/deals/{deal_id}/qualification/{question_id}")
@@ -126,9 +130,7 @@ def save_answer(
     answer = form.get("answer", NOT_ANSWERED).strip()
     note = form.get("note", "").strip()
     try:
-        problems = _check_note(note)
-        if problems:
-            raise ValidationError(problems[0].message, problems)
+        _check_note(note)
         saved = set_qualification_answer(
             engine,
             visitor.principal,
@@ -142,21 +144,13 @@ def save_answer(
     except ValidationError as error:
         deal = get_opportunity(engine, visitor.scope, deal_id)
         errors = {p.field: p.message for p in error.problems} or {"answer": error.message}
-        context = _form_context(deal, _question(deal, question_id), answer=answer, note=note, errors=errors)
-        template = "_answer_form.html" if is_htmx(request) else "answer_edit.html"
-        return render(request, template, context, status_code=422)
+        item = _question(deal, question_id)
+        return _answer_form(request, deal, item, answer=answer, note=note, errors=errors, status_code=422)
     if not is_htmx(request):
-        return redirect(f"/deals/{deal_id}#question-{question_id}")
+        return _back_to_question(deal_id, question_id)
     deal = get_opportunity(engine, visitor.scope, deal_id)
-    context = {
-        "deal": deal,
-        "item": saved,
-        "answer_labels": ANSWER_LABELS,
-        "trail": _trail(request, visitor, deal_id),
-        "oob": True,
-        "saved": True,
-    }
-    return render(request, "_answer.html", context)
+    trail = record_trail(request, visitor, "opportunity", deal_id)
+    return _answer(request, deal, saved, trail=trail, oob=True, saved=True)
 
 
-__all__ = ["ANSWERS", "router"]
+__all__ = ["router"]
