@@ -35,10 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `tests.pgcluster` importable
     sys.path.insert(0, str(ROOT))
 
-SECONDARY = {
-    "ix_opportunities_owner_id": "owner_id",
+SECONDARY = {  # the secondary indexes of opportunities in store/schema.py (migration 0003)
+    "ix_opportunities_owner_id_stage": "owner_id, stage",
     "ix_opportunities_account_id": "account_id",
-    "ix_opportunities_stage": "stage",
+    "ix_opportunities_stage_expected_close_date": "stage, expected_close_date",
 }
 COLUMNS = (
     "external_id, name, account_id, owner_id, stage, amount, probability, expected_close_date, created_date, "

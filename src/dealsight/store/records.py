@@ -3,7 +3,8 @@ the parts of one deal's page (contacts, history, qualification) and of activitie
 
 Nothing here checks access: the services in :mod:`dealsight.services` filter by scope (their conditions
 are passed in, or the deal was found visible first). Everything reads through the store's indexes: the
-stage of each deal (``ix_opportunities_stage``), a deal's history and its latest stage change
+owner and stage of each deal (``ix_opportunities_owner_id_stage``), its stage and expected close date
+(``ix_opportunities_stage_expected_close_date``), a deal's history and its latest stage change
 (``uq_opportunity_history_change`` on opportunity, field, changed_at), answers by deal and question.
 """
 
