@@ -22,12 +22,11 @@ from dealsight.domain.enums import UserRole
 from dealsight.errors import ConflictError, FieldProblem, ValidationError
 from dealsight.services.access import require_admin
 from dealsight.services.audit import audit_log
-from dealsight.services.auth import SESSION_LIFETIME, start_session
+from dealsight.services.auth import start_session
 from dealsight.services.records import invalid
 from dealsight.services.teams import TeamView, create_team, get_team, list_teams, update_team
 from dealsight.services.users import UserView, create_user, get_user, list_users, set_password, update_user
 from dealsight.web.core import (
-    SESSION_COOKIE,
     PageRoute,
     Visitor,
     check_csrf,
@@ -35,7 +34,7 @@ from dealsight.web.core import (
     read_form,
     redirect,
     render,
-    set_cookie,
+    set_session_cookie,
     web_of,
 )
 
@@ -269,7 +268,7 @@ def set_password_action(
     response = redirect(f"/admin/users/{user_id}?saved=password")
     if user_id == visitor.user_id:  # the service ended this admin's sessions: start a new one
         ticket = start_session(engine, visitor.principal)
-        set_cookie(request, response, SESSION_COOKIE, ticket.token, int(SESSION_LIFETIME.total_seconds()))
+        set_session_cookie(request, response, ticket.token)
     return response
 
 

@@ -51,7 +51,7 @@ from dealsight.errors import (
 )
 from dealsight.services.access import scope_of
 from dealsight.services.audit import AuditEntry, audit_trail
-from dealsight.services.auth import session_principal
+from dealsight.services.auth import SESSION_LIFETIME, session_principal
 from dealsight.services.records import Page
 from dealsight.web.settings import WebSettings
 
@@ -151,6 +151,11 @@ def set_cookie(request: Request, response: Response, name: str, value: str, max_
         samesite="lax",
         secure=cookie_secure(request),
     )
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    """The session cookie for a new session's ``token``, kept as long as the session lasts."""
+    set_cookie(request, response, SESSION_COOKIE, token, int(SESSION_LIFETIME.total_seconds()))
 
 
 def clear_cookie(request: Request, response: Response, name: str) -> None:
@@ -349,4 +354,5 @@ __all__ = [
     "render",
     "safe_next",
     "set_cookie",
+    "set_session_cookie",
 ]

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from dealsight.errors import AuthenticationError, PermissionDeniedError
-from dealsight.services.auth import SESSION_LIFETIME, authenticate, end_session, start_session
+from dealsight.services.auth import authenticate, end_session, start_session
 from dealsight.web.core import (
     CSRF_FIELD,
     CSRF_REFUSED,
@@ -34,6 +34,7 @@ from dealsight.web.core import (
     render,
     safe_next,
     set_cookie,
+    set_session_cookie,
     web_of,
 )
 
@@ -100,13 +101,13 @@ async def sign_in(request: Request, form: dict[str, str] = Depends(read_form)) -
         return _form(request, next_url=next_url, email=email, error=WRONG, status_code=401)
     ticket = await run_in_threadpool(start_session, engine, principal)
     response = redirect(next_url)
-    set_cookie(request, response, SESSION_COOKIE, ticket.token, max_age=int(SESSION_LIFETIME.total_seconds()))
+    set_session_cookie(request, response, ticket.token)
     clear_cookie(request, response, SIGN_IN_COOKIE)
     return response
 
 
-@router.get("/sign-out")
-def sign_out_page(request: Request, visitor: Visitor = Depends(current_visitor)) -> Response:
+@router.get("/sign-out", dependencies=[Depends(current_visitor)])
+def sign_out_page(request: Request) -> Response:
     return render(request, "sign_out.html")
 
 
