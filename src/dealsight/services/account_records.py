@@ -47,6 +47,7 @@ from dealsight.services.contact_records import (
 )
 from dealsight.services.opportunities import OpportunityQuery, OpportunitySummary, opportunity_page
 from dealsight.services.record_writes import (
+    audit_creation,
     closes_loop,
     external_id_problem,
     require_visible,
@@ -400,10 +401,8 @@ def create_account(
         account_id = conn.execute(
             _a.insert().values(**values, created_at=now, updated_at=now).returning(_a.c.id)
         ).scalar_one()
-        audited = {k: (None, v) for k, v in values.items() if v is not None and k != "name_key"}
-        record_changes(
-            conn, actor=actor, via=via, entity=ACCOUNT, entity_id=account_id, action="create", changes=audited
-        )
+        audited = {k: v for k, v in values.items() if k != "name_key"}
+        audit_creation(conn, actor, via, ACCOUNT, account_id, audited)
         return _read_account(conn, scope, account_id, now.date())
 
 

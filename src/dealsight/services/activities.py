@@ -26,6 +26,7 @@ from dealsight.domain.access import Principal, Scope
 from dealsight.domain.enums import ActivityType
 from dealsight.errors import FieldProblem
 from dealsight.services.record_writes import (
+    audit_creation,
     external_id_problem,
     require_visible,
     stored_form,
@@ -302,12 +303,7 @@ def create_activity(
         contact_ids = values.pop("contact_ids", None) or []
         activity_id = conn.execute(_a.insert().values(**stored_form(values)).returning(_a.c.id)).scalar_one()
         _write_contacts(conn, activity_id, contact_ids)
-        audited = {name: (None, value) for name, value in values.items() if value is not None}
-        if contact_ids:
-            audited["contact_ids"] = (None, contact_ids)
-        record_changes(
-            conn, actor=actor, via=via, entity=KIND, entity_id=activity_id, action="create", changes=audited
-        )
+        audit_creation(conn, actor, via, KIND, activity_id, {**values, "contact_ids": contact_ids or None})
         return _read(conn, scope, activity_id)
 
 

@@ -24,6 +24,7 @@ from dealsight.domain.enums import DealRole, Influence, Stance
 from dealsight.errors import FieldProblem
 from dealsight.services.org_fields import EMAIL_LENGTH, is_email_address
 from dealsight.services.record_writes import (
+    audit_creation,
     external_id_problem,
     require_visible,
     stored_form,
@@ -252,10 +253,7 @@ def create_contact(
         contact_id = conn.execute(
             _c.insert().values(**stored_form(values), created_at=now, updated_at=now).returning(_c.c.id)
         ).scalar_one()
-        audited = {k: (None, v) for k, v in values.items() if v is not None}
-        record_changes(
-            conn, actor=actor, via=via, entity=CONTACT, entity_id=contact_id, action="create", changes=audited
-        )
+        audit_creation(conn, actor, via, CONTACT, contact_id, values)
         return _read_contact(conn, scope, contact_id)
 
 

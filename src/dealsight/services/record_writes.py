@@ -10,6 +10,7 @@ uniqueness and loop checks.
 - :func:`closes_loop`: whether a new parent link (an account's parent, a user's manager, a team's parent
   team) would make a record its own ancestor.
 - :func:`stored_form`: enum members as the values the database stores.
+- :func:`audit_creation`: the audit rows of a new record, one per field given a value.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from dealsight.domain.access import Scope
+from dealsight.domain.access import Principal, Scope
 from dealsight.errors import FieldProblem
 from dealsight.services.records import not_found
+from dealsight.store.audit import record_changes
 
 VisibleFilter = Callable[..., sa.ColumnElement[bool]]
 """A scope filter of :mod:`dealsight.services.records`: ``(scope, table, *, one)`` -> condition."""
@@ -88,8 +90,19 @@ def stored_form(values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value.value if isinstance(value, Enum) else value for name, value in values.items()}
 
 
+def audit_creation(
+    conn: Connection, actor: Principal, via: str, entity: str, entity_id: int, values: Mapping[str, object]
+) -> None:
+    """Audit the creation of a record: one row per field of ``values`` that is not ``None``."""
+    created = {name: (None, value) for name, value in values.items() if value is not None}
+    record_changes(
+        conn, actor=actor, via=via, entity=entity, entity_id=entity_id, action="create", changes=created
+    )
+
+
 __all__ = [
     "VisibleFilter",
+    "audit_creation",
     "closes_loop",
     "external_id_problem",
     "require_visible",
