@@ -7,7 +7,6 @@ bad input must name its fields and write nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -30,13 +29,12 @@ from dealsight.services.account_records import (
     update_contact,
 )
 from dealsight.store import schema
+from tests import test_opportunity_records
 from tests.test_opportunity_records import (
-    BACKENDS,
     TODAY,
     WRITTEN,
     People,
     counts,
-    demo_clone,
     every_page,
     ordered,
     people,
@@ -44,18 +42,8 @@ from tests.test_opportunity_records import (
 )
 
 pytestmark = pytest.mark.storage
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def demo(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    with demo_clone(request, request.param) as engine:
-        yield engine
-
-
-@pytest.fixture(params=BACKENDS)
-def fresh(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    with demo_clone(request, request.param) as engine:
-        yield engine
+demo = test_opportunity_records.demo
+fresh = test_opportunity_records.fresh
 
 
 def visible_accounts(engine: Engine, scope: Scope) -> set[int]:

@@ -7,7 +7,6 @@ input names its fields and writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -25,12 +24,11 @@ from dealsight.services.activities import (
     update_activity,
 )
 from dealsight.store import schema
+from tests import test_opportunity_records
 from tests.test_opportunity_records import (
-    BACKENDS,
     WRITTEN,
     counts,
     deal_of,
-    demo_clone,
     every_page,
     ordered,
     people,
@@ -38,18 +36,8 @@ from tests.test_opportunity_records import (
 )
 
 pytestmark = pytest.mark.storage
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def demo(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    with demo_clone(request, request.param) as engine:
-        yield engine
-
-
-@pytest.fixture(params=BACKENDS)
-def fresh(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    with demo_clone(request, request.param) as engine:
-        yield engine
+demo = test_opportunity_records.demo
+fresh = test_opportunity_records.fresh
 
 
 def visible_activities(engine: Engine, scope: Scope) -> list[dict[str, Any]]:

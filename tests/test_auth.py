@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 from sqlalchemy.engine import Engine
 
 from dealsight.domain.access import Principal
@@ -36,17 +34,11 @@ from dealsight.services.auth import (
 )
 from dealsight.store.audit import audit_entries
 from dealsight.store.schema import api_tokens, users, web_sessions
+from tests import auth_fixtures
+from tests.auth_fixtures import FAST, PASSWORD
 
 pytestmark = pytest.mark.storage
-PASSWORD = "correct horse battery"
-FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-@pytest.fixture
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Cheap argon2 parameters, for tests about sessions and tokens rather than hashing."""
-    monkeypatch.setattr(auth, "_hasher", FAST)
-    yield
+fast_hashing = auth_fixtures.fast_hashing
 
 
 def _user(

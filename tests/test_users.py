@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 from sqlalchemy.engine import Engine
 
 from dealsight.domain.access import Principal
@@ -25,15 +24,12 @@ from dealsight.services.users import (
 )
 from dealsight.store.audit import audit_entries
 from dealsight.store.schema import audit_log, users
+from tests import auth_fixtures
+from tests.auth_fixtures import PASSWORD
 from tests.dbdump import dump
 
-pytestmark = pytest.mark.storage
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+pytestmark = [pytest.mark.storage, pytest.mark.usefixtures("fast_hashing")]
+fast_hashing = auth_fixtures.fast_hashing
 
 
 @pytest.fixture

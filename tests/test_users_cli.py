@@ -9,29 +9,24 @@ import sys
 
 import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from dealsight.cli.main import app
 from dealsight.domain.enums import UserRole
 from dealsight.errors import AuthenticationError, ValidationError
-from dealsight.services import auth
 from dealsight.services.auth import authenticate, principal_for_token
 from dealsight.store.audit import audit_entries
 from dealsight.store.schema import api_tokens, users
+from tests import auth_fixtures
+from tests.auth_fixtures import PASSWORD
 from tests.dbdump import count
 
-pytestmark = pytest.mark.storage
+pytestmark = [pytest.mark.storage, pytest.mark.usefixtures("fast_hashing")]
+fast_hashing = auth_fixtures.fast_hashing
 runner = CliRunner()
 DEALSIGHT = [sys.executable, "-m", "dealsight.cli.main"]
-PASSWORD = "correct horse battery"
 ROOT = ["users", "create", "--email", "Root@Example.com", "--name", "Root"]
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 def _create_admin(database_url: str) -> None:

@@ -11,6 +11,7 @@ from dealsight.errors import AuthenticationError, NotFoundError
 from dealsight.services.audit import audit_log
 from dealsight.services.auth import authenticate, session_principal
 from dealsight.services.users import create_team, find_user, get_team, get_user, list_teams, list_users
+from dealsight.web.admin import USER_FORM, form_values
 from dealsight.web.core import SESSION_COOKIE
 from tests import test_web_fixtures
 from tests.test_web_fixtures import Browser, Demo, text_of
@@ -151,14 +152,8 @@ def test_change_role_team_and_manager(demo: Demo, admin: Browser) -> None:
 
 
 def _values(demo: Demo, user_id: int) -> dict[str, str]:
-    user = get_user(demo.engine, user_id)
-    return {
-        "name": user.name,
-        "email": user.email or "",
-        "role": user.role.value,
-        "team_id": "" if user.team_id is None else str(user.team_id),
-        "manager_id": "" if user.manager_id is None else str(user.manager_id),
-    }
+    """The user's form as their page fills it in."""
+    return form_values(get_user(demo.engine, user_id), USER_FORM)
 
 
 def test_deactivate_and_activate(demo: Demo, admin: Browser) -> None:
