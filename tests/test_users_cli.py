@@ -73,7 +73,7 @@ def test_create_prompts_twice_and_refuses_a_short_password(engine: Engine, datab
     assert count(engine, "users") == 1
 
 
-def test_list_json_and_table(engine: Engine, database_url: str) -> None:
+def test_list_json_and_table(database_url: str) -> None:
     _create_admin(database_url)
     runner.invoke(
         app,

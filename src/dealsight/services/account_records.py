@@ -238,7 +238,9 @@ def list_accounts(engine: Engine, scope: Scope, query: AccountQuery | None = Non
 
 def _outcome_totals(conn: Connection, scope: Scope, account_id: int) -> dict[str, tuple[int, Decimal]]:
     """Visible deals of the account by won / lost / no decision: count and amount (one grouped query)."""
-    closed = {row.name: row.outcome for row in stage_rows(conn) if row.outcome is not None}
+    closed: dict[str, Outcome] = {
+        row.name: row.outcome for row in stage_rows(conn) if row.outcome is not None
+    }
     rows = conn.execute(
         sa.select(_o.c.stage, _o.c.outcome, sa.func.count(), sa.func.coalesce(sa.func.sum(_o.c.amount), 0))
         .where(
@@ -251,8 +253,8 @@ def _outcome_totals(conn: Connection, scope: Scope, account_id: int) -> dict[str
         outcome = closed[stage]
         if outcome == Outcome.LOST and recorded == Outcome.NO_DECISION.value:
             outcome = Outcome.NO_DECISION
-        before = totals.get(outcome.value if outcome else "", (0, Decimal(0)))
-        totals[outcome.value if outcome else ""] = (before[0] + count, before[1] + Decimal(str(amount)))
+        before = totals.get(outcome.value, (0, Decimal(0)))
+        totals[outcome.value] = (before[0] + count, before[1] + Decimal(str(amount)))
     return totals
 
 
