@@ -30,6 +30,7 @@ from dealsight.services.account_records import (
 )
 from dealsight.store import schema
 from tests import test_opportunity_records
+from tests.refusals import Cases, assert_refused
 from tests.test_opportunity_records import (
     TODAY,
     WRITTEN,
@@ -279,7 +280,7 @@ def test_bad_account_input_names_each_field_and_writes_nothing(fresh: Engine) ->
         a for a in rows(fresh, schema.accounts) if a["owner_id"] == who.rep.user_id and a["id"] != own["id"]
     )
     before = counts(fresh, *WRITTEN)
-    cases: list[tuple[dict[str, Any], set[str]]] = [
+    cases: Cases = [
         ({"segment": "galactic"}, {"segment"}),
         ({"employees": -1, "annual_revenue": "lots"}, {"employees", "annual_revenue"}),
         ({"employees": 2.5, "annual_revenue": -10}, {"employees", "annual_revenue"}),
@@ -291,10 +292,9 @@ def test_bad_account_input_names_each_field_and_writes_nothing(fresh: Engine) ->
         ({"parent_id": hidden["id"]}, {"parent_id"}),
         ({"parent_id": own["id"], "external_id": "CRM-1"}, {"external_id"}),
     ]
-    for changes, fields in cases:
-        with pytest.raises(ValidationError) as caught:
-            update_account(fresh, who.rep, who.rep_scope, other["id"], changes, "web")
-        assert {p.field for p in caught.value.problems} == fields, changes
+    assert_refused(
+        lambda changes: update_account(fresh, who.rep, who.rep_scope, other["id"], changes, "web"), cases
+    )
     with pytest.raises(ValidationError) as caught:
         update_account(
             fresh, who.admin, who.admin_scope, child["parent_id"], {"parent_id": child["id"]}, "web"
@@ -368,7 +368,7 @@ def test_contacts_are_created_on_visible_accounts_only(fresh: Engine) -> None:
         a for a in rows(fresh, schema.accounts) if a["id"] not in visible_accounts(fresh, who.rep_scope)
     )
     before = counts(fresh, *WRITTEN)
-    cases: list[tuple[dict[str, Any], set[str]]] = [
+    cases: Cases = [
         ({"name": "Jo", "account_id": hidden["id"]}, {"account_id"}),
         ({"name": "Jo", "account_id": 999_999}, {"account_id"}),
         ({"account_id": shared["id"]}, {"name"}),
@@ -382,10 +382,7 @@ def test_contacts_are_created_on_visible_accounts_only(fresh: Engine) -> None:
             {"is_executive", "phone"},
         ),
     ]
-    for data, fields in cases:
-        with pytest.raises(ValidationError) as caught:
-            create_contact(fresh, who.rep, who.rep_scope, data, "web")
-        assert {p.field for p in caught.value.problems} == fields, data
+    assert_refused(lambda data: create_contact(fresh, who.rep, who.rep_scope, data, "web"), cases)
     assert counts(fresh, *WRITTEN) == before
     contact = create_contact(
         fresh,

@@ -51,6 +51,7 @@ from dealsight.services.record_writes import (
     closes_loop,
     external_id_problem,
     require_visible,
+    save_changes,
     stored_values,
 )
 from dealsight.services.records import (
@@ -74,7 +75,6 @@ from dealsight.services.records import (
     text,
     whole,
 )
-from dealsight.store.audit import record_changes
 from dealsight.store.database import transaction
 from dealsight.store.records import DealStatus, contains, stage_rows
 from dealsight.store.schema import accounts, opportunities, users
@@ -427,21 +427,8 @@ def update_account(
         if problems:
             raise invalid(problems)
         diff = changed(old, {k: v for k, v in values.items() if k != "name_key"})
-        if diff:
-            now = utc_now()
-            columns = {k: new for k, (_, new) in diff.items()}
-            if "name" in columns:
-                columns["name_key"] = values["name_key"]
-            conn.execute(_a.update().where(_a.c.id == account_id).values(**columns, updated_at=now))
-            record_changes(
-                conn,
-                actor=actor,
-                via=via,
-                entity=ACCOUNT,
-                entity_id=account_id,
-                action="update",
-                changes=diff,
-            )
+        derived = {"name_key": values["name_key"]} if "name" in diff else None
+        save_changes(conn, actor, via, _a, ACCOUNT, account_id, diff, derived)
         return _read_account(conn, scope, account_id, utc_now().date())
 
 

@@ -27,6 +27,7 @@ from dealsight.services.record_writes import (
     audit_creation,
     external_id_problem,
     require_visible,
+    save_changes,
     stored_form,
     stored_values,
 )
@@ -50,7 +51,6 @@ from dealsight.services.records import (
     require_write,
     text,
 )
-from dealsight.store.audit import record_changes
 from dealsight.store.database import transaction
 from dealsight.store.records import contains, enum_or_none
 from dealsight.store.schema import accounts, contacts, opportunities, opportunity_contacts
@@ -274,19 +274,7 @@ def update_contact(
         problems += _check_contact(conn, scope, cleaned, contact_id)
         if problems:
             raise invalid(problems)
-        diff = changed(old, cleaned)
-        if diff:
-            columns = stored_form({k: new for k, (_, new) in diff.items()})
-            conn.execute(_c.update().where(_c.c.id == contact_id).values(**columns, updated_at=utc_now()))
-            record_changes(
-                conn,
-                actor=actor,
-                via=via,
-                entity=CONTACT,
-                entity_id=contact_id,
-                action="update",
-                changes=diff,
-            )
+        save_changes(conn, actor, via, _c, CONTACT, contact_id, changed(old, cleaned))
         return _read_contact(conn, scope, contact_id)
 
 

@@ -11,6 +11,7 @@ uniqueness and loop checks.
   team) would make a record its own ancestor.
 - :func:`stored_form`: enum members as the values the database stores.
 - :func:`audit_creation`: the audit rows of a new record, one per field given a value.
+- :func:`save_changes`: a change written (with ``updated_at``) and audited in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dealsight.domain.access import Principal, Scope
+from dealsight.domain.clock import utc_now
 from dealsight.errors import FieldProblem
 from dealsight.services.records import not_found
 from dealsight.store.audit import record_changes
@@ -100,12 +102,36 @@ def audit_creation(
     )
 
 
+def save_changes(
+    conn: Connection,
+    actor: Principal,
+    via: str,
+    table: sa.Table,
+    kind: str,
+    record_id: int,
+    diff: Mapping[str, tuple[object, object]],
+    derived: Mapping[str, object] | None = None,
+) -> None:
+    """Write the new values of ``diff`` (``{field: (old, new)}``, as from :func:`changed`) to the record,
+    with ``updated_at`` and any ``derived`` columns (kept in step with a field, not audited), and audit
+    them; nothing happens when ``diff`` is empty."""
+    if not diff:
+        return
+    columns = stored_form({name: new for name, (_, new) in diff.items()})
+    update = table.update().where(table.c.id == record_id)
+    conn.execute(update.values(**columns, **(derived or {}), updated_at=utc_now()))
+    record_changes(
+        conn, actor=actor, via=via, entity=kind, entity_id=record_id, action="update", changes=diff
+    )
+
+
 __all__ = [
     "VisibleFilter",
     "audit_creation",
     "closes_loop",
     "external_id_problem",
     "require_visible",
+    "save_changes",
     "stored_form",
     "stored_values",
     "taken_by",
