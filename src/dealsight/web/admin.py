@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -89,11 +90,14 @@ def _ids(values: Mapping[str, str], names: Sequence[str]) -> dict[str, int | Non
     return {name: int(values[name]) if values[name] else None for name in names}
 
 
-def _changed(
-    typed: Mapping[str, object], values: Mapping[str, str], before: Mapping[str, str]
-) -> dict[str, object]:
-    """The typed values of the fields whose text differs from what the form showed."""
-    return {name: value for name, value in typed.items() if values[name] != before[name]}
+def _user_typed(values: Mapping[str, str]) -> dict[str, object]:
+    """A user's form as the service takes it (an empty e-mail is none: someone who does not sign in)."""
+    typed = {"name": values["name"], "email": values["email"] or None, "role": values["role"]}
+    return {**typed, **_ids(values, ("team_id", "manager_id"))}
+
+
+def _team_typed(values: Mapping[str, str]) -> dict[str, object]:
+    return {"name": values["name"], **_ids(values, ("parent_id", "manager_id"))}
 
 
 def _choices(request: Request) -> dict[str, Any]:
@@ -136,6 +140,43 @@ def _form_response(
         return _form_page(request, template, {**context, "errors": errors}, status_code=422)
     except ConflictError as error:
         return _form_page(request, template, {**context, "conflict": error.message}, status_code=409)
+
+
+def _kind(record: UserView | TeamView) -> str:
+    """``user`` or ``team``: its page is ``admin/<kind>.html`` at ``/admin/<kind>s/<id>``."""
+    return "user" if isinstance(record, UserView) else "team"
+
+
+def _record_page(request: Request, record: UserView | TeamView, fields: Sequence[str]) -> Response:
+    """The page of an existing user or team, with the "saved" note a change redirected here with."""
+    kind = _kind(record)
+    context = {
+        kind: record,
+        "values": form_values(record, fields),
+        "saved": request.query_params.get("saved"),
+    }
+    return _form_page(request, f"admin/{kind}.html", context)
+
+
+def _update_form(
+    request: Request,
+    form: Mapping[str, str],
+    record: UserView | TeamView,
+    fields: Sequence[str],
+    typed: Callable[[dict[str, str]], dict[str, object]],
+    save: Callable[[dict[str, object]], object],
+) -> Response:
+    """Save a user's or a team's form: only the fields whose text differs from what the page showed, as
+    ``typed`` makes them; then back to the page with "Changes saved", or the form again with the problems."""
+    kind = _kind(record)
+    before, values = form_values(record, fields), _posted(form, fields)
+
+    def update() -> Response:
+        new = typed(values)
+        save({name: value for name, value in new.items() if values[name] != before[name]})
+        return redirect(f"/admin/{kind}s/{record.id}?saved=details")
+
+    return _form_response(request, f"admin/{kind}.html", {kind: record, "values": values}, update)
 
 
 # overview --------------------------------------------------------------------------------------------------
@@ -190,13 +231,7 @@ def create_user_action(
 
 @router.get("/admin/users/{user_id}")
 def user_page(user_id: int, request: Request) -> Response:
-    user = get_user(web_of(request).engine, user_id)
-    context = {
-        "user": user,
-        "values": form_values(user, USER_FORM),
-        "saved": request.query_params.get("saved"),
-    }
-    return _form_page(request, "admin/user.html", context)
+    return _record_page(request, get_user(web_of(request).engine, user_id), USER_FORM)
 
 
 @router.post("/admin/users/{user_id}")
@@ -208,21 +243,8 @@ def update_user_action(
 ) -> Response:
     check_csrf(request, visitor, form)
     engine = web_of(request).engine
-    user = get_user(engine, user_id)
-    before = form_values(user, USER_FORM)
-    values = _posted(form, USER_FORM)
-
-    def update() -> Response:
-        typed = {
-            "name": values["name"],
-            "email": values["email"] or None,
-            "role": values["role"],
-            **_ids(values, ("team_id", "manager_id")),
-        }
-        update_user(engine, visitor.principal, user_id, _changed(typed, values, before), via="web")
-        return redirect(f"/admin/users/{user_id}?saved=details")
-
-    return _form_response(request, "admin/user.html", {"user": user, "values": values}, update)
+    save = partial(update_user, engine, visitor.principal, user_id, via="web")
+    return _update_form(request, form, get_user(engine, user_id), USER_FORM, _user_typed, save)
 
 
 @router.post("/admin/users/{user_id}/active")
@@ -287,13 +309,9 @@ def create_team_action(
 
     def create() -> Response:
         ids = _ids(values, ("parent_id", "manager_id"))
+        engine = web_of(request).engine
         team = create_team(
-            web_of(request).engine,
-            visitor.principal,
-            values["name"],
-            ids["parent_id"],
-            ids["manager_id"],
-            via="web",
+            engine, visitor.principal, values["name"], ids["parent_id"], ids["manager_id"], via="web"
         )
         return redirect(f"/admin/teams/{team.id}?saved=created")
 
@@ -302,13 +320,7 @@ def create_team_action(
 
 @router.get("/admin/teams/{team_id}")
 def team_page(team_id: int, request: Request) -> Response:
-    team = get_team(web_of(request).engine, team_id)
-    context = {
-        "team": team,
-        "values": form_values(team, TEAM_FORM),
-        "saved": request.query_params.get("saved"),
-    }
-    return _form_page(request, "admin/team.html", context)
+    return _record_page(request, get_team(web_of(request).engine, team_id), TEAM_FORM)
 
 
 @router.post("/admin/teams/{team_id}")
@@ -320,16 +332,8 @@ def update_team_action(
 ) -> Response:
     check_csrf(request, visitor, form)
     engine = web_of(request).engine
-    team = get_team(engine, team_id)
-    before = form_values(team, TEAM_FORM)
-    values = _posted(form, TEAM_FORM)
-
-    def update() -> Response:
-        typed = {"name": values["name"], **_ids(values, ("parent_id", "manager_id"))}
-        update_team(engine, visitor.principal, team_id, _changed(typed, values, before), via="web")
-        return redirect(f"/admin/teams/{team_id}?saved=details")
-
-    return _form_response(request, "admin/team.html", {"team": team, "values": values}, update)
+    save = partial(update_team, engine, visitor.principal, team_id, via="web")
+    return _update_form(request, form, get_team(engine, team_id), TEAM_FORM, _team_typed, save)
 
 
 # the audit log ---------------------------------------------------------------------------------------------
