@@ -10,8 +10,8 @@ What it does, per back end:
 1. Prepares (once, cached in ``--out`` for SQLite) the demo organisation at scale 20: 100,000
    opportunities, ~800k history rows, ~770k activities. PostgreSQL: a throwaway cluster from
    ``tests/pgcluster.py`` and the same demo written into it.
-2. Starts ``dealsight serve`` (one uvicorn process, as users run it) on a free loopback port and waits for
-   ``/health``.
+2. Starts ``dealsight serve`` as users run it (its default worker processes, or ``--workers N``) on a free
+   loopback port and waits for ``/health``.
 3. Signs in as the demo's manager (an API token and a web session made through the product's services),
    then for each target runs ``--clients`` concurrent keep-alive connections with ``wrk`` (Debian's
    package; ``make benchmark-web`` installs it and runs this script) for ``--duration`` seconds after a
@@ -106,6 +106,9 @@ def prepare_sqlite(out: Path) -> str:
         partial.rename(cached)
     served = Path(tempfile.mkdtemp(prefix="dealsight-load-")) / "served.db"
     shutil.copyfile(cached, served)
+    engine = connect(f"sqlite:///{served}")
+    upgrade(engine)  # a demo cached by an older version gets the current schema (and its indexes)
+    engine.dispose()
     return f"sqlite:///{served}"
 
 
@@ -244,11 +247,12 @@ def hammer(
 
 
 @contextlib.contextmanager
-def serving(url: str) -> Iterator[str]:
+def serving(url: str, workers: int | None) -> Iterator[str]:
     port = free_port()
     dealsight = Path(sys.executable).with_name("dealsight")
+    chosen = [] if workers is None else ["--workers", str(workers)]
     process = subprocess.Popen(
-        [str(dealsight), "serve", "--host", "127.0.0.1", "--port", str(port), "--database", url],
+        [str(dealsight), "serve", "--host", "127.0.0.1", "--port", str(port), "--database", url, *chosen],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -279,7 +283,7 @@ def serving(url: str) -> Iterator[str]:
 def run_backend(url: str, args: argparse.Namespace) -> list[list[Figures]]:
     credentials = sign_in(url)
     runs: list[list[Figures]] = []
-    with serving(url) as base:
+    with serving(url, args.workers) as base:
         for run in range(args.runs):
             figures = []
             for target in targets(credentials):
@@ -334,6 +338,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds measured per target and run")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--workers", type=int, help="server worker processes (default: that of `dealsight serve`)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args()

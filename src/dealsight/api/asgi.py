@@ -4,7 +4,7 @@
 
 One Python process answers requests on one core at a time (the handlers run in its thread pool but share
 the interpreter), so throughput under many concurrent clients grows with worker processes, not threads.
-``dealsight serve`` runs a single process.
+``dealsight serve`` runs this factory in one worker per CPU core (``--workers N``).
 """
 
 from __future__ import annotations

@@ -1,27 +1,79 @@
-"""``dealsight serve``: run the web app and API. ``run_server`` is shared with ``dealsight demo``."""
+"""``dealsight serve``: run the web app and API. ``run_server`` is shared with ``dealsight demo``.
+
+One Python process answers on one core at a time, so the server runs several worker processes (default:
+one per CPU core, at most :data:`MAX_DEFAULT_WORKERS`; ``--workers N`` chooses). Workers are separate
+processes: each builds its own app and engine with :func:`dealsight.api.asgi.app` from the database URL,
+handed over in ``DEALSIGHT_DATABASE_URL``. With one worker the app is served in this process.
+
+uvicorn runs with its fast event loop and HTTP parser (uvloop, httptools: ``uvicorn[standard]``) when they
+are installed, and without access logs (a line per request costs CPU; errors are still logged).
+"""
 
 from __future__ import annotations
+
+import os
 
 import typer
 from sqlalchemy.engine import Engine
 
 from dealsight.cli.console import DatabaseOption, open_store, out
 
+MAX_DEFAULT_WORKERS = 4
+APP_FACTORY = "dealsight.api.asgi:app"
 
-def run_server(engine: Engine, host: str, port: int) -> None:
-    """Serve the web app and API for ``engine`` at http://HOST:PORT until interrupted."""
+
+def default_workers() -> int:
+    """Worker processes when not told: the number of CPU cores, at most :data:`MAX_DEFAULT_WORKERS`."""
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS))
+
+
+def shareable(engine: Engine) -> bool:
+    """Can other processes open the database of ``engine``? Not an in-memory SQLite database."""
+    database = engine.url.database
+    return engine.dialect.name != "sqlite" or database not in (None, "", ":memory:")
+
+
+def run_server(engine: Engine, host: str, port: int, workers: int | None = None) -> None:
+    """Serve the web app and API for ``engine`` at http://HOST:PORT until interrupted, in ``workers``
+    processes (default :func:`default_workers`; one for an in-memory database)."""
     import uvicorn
 
-    from dealsight.api.app import create_app
+    count = default_workers() if workers is None else workers
+    if not shareable(engine):
+        count = 1
+    processes = "" if count == 1 else f" in {count} worker processes"
+    out.print(
+        f"dealsight is running at [bold]http://{host}:{port}[/]{processes} (health: /health); Ctrl-C stops it"
+    )
+    if count == 1:
+        from dealsight.api.app import create_app
 
-    out.print(f"dealsight is running at [bold]http://{host}:{port}[/] (health: /health); Ctrl-C stops it")
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+        app = create_app(engine)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return
+    os.environ["DEALSIGHT_DATABASE_URL"] = engine.url.render_as_string(hide_password=False)
+    engine.dispose()  # the workers open their own connections
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        workers=count,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 def serve_command(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int | None = typer.Option(
+        None,
+        min=1,
+        help=f"Worker processes (default: one per CPU core, at most {MAX_DEFAULT_WORKERS}).",
+        show_default=False,
+    ),
     database: str | None = DatabaseOption,
 ) -> None:
     """Serve dealsight over HTTP (health route at /health)."""
-    run_server(open_store(database), host, port)
+    run_server(open_store(database), host, port, workers)
