@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `tests.pgcluster` importa
     sys.path.insert(0, str(ROOT))
 
 SECONDARY = {  # the secondary indexes of opportunities in store/schema.py (migration 0003)
-    "ix_opportunities_owner_id_stage": "owner_id, stage",
+    "ix_opportunities_owner_id_stage_expected_close_date": "owner_id, stage, expected_close_date",
     "ix_opportunities_account_id": "account_id",
     "ix_opportunities_stage_expected_close_date": "stage, expected_close_date",
 }

@@ -66,7 +66,11 @@ def test_pools_fit_a_threaded_server(tmp_path: Path) -> None:
 def test_the_pipeline_indexes_answer_a_scopes_open_deals(engine: Engine) -> None:
     """The composite indexes of migration 0003 exist on both back ends and replace the single ones."""
     indexes = {ix["name"]: ix["column_names"] for ix in sa.inspect(engine).get_indexes("opportunities")}
-    assert indexes["ix_opportunities_owner_id_stage"] == ["owner_id", "stage"]
+    assert indexes["ix_opportunities_owner_id_stage_expected_close_date"] == [
+        "owner_id",
+        "stage",
+        "expected_close_date",
+    ]
     assert indexes["ix_opportunities_stage_expected_close_date"] == ["stage", "expected_close_date"]
     assert "ix_opportunities_owner_id" not in indexes and "ix_opportunities_stage" not in indexes
     if engine.dialect.name == "sqlite":
@@ -76,4 +80,4 @@ def test_the_pipeline_indexes_answer_a_scopes_open_deals(engine: Engine) -> None
         )
         with engine.connect() as conn:
             plan = " ".join(str(row[3]) for row in conn.exec_driver_sql(query))
-        assert "COVERING INDEX ix_opportunities_owner_id_stage" in plan
+        assert "COVERING INDEX ix_opportunities_owner_id_stage_expected_close_date" in plan

@@ -3,9 +3,10 @@ the parts of one deal's page (contacts, history, qualification) and of activitie
 
 Nothing here checks access: the services in :mod:`dealsight.services` filter by scope (their conditions
 are passed in, or the deal was found visible first). Everything reads through the store's indexes: the
-owner and stage of each deal (``ix_opportunities_owner_id_stage``), its stage and expected close date
-(``ix_opportunities_stage_expected_close_date``), a deal's history and its latest stage change
-(``uq_opportunity_history_change`` on opportunity, field, changed_at), answers by deal and question.
+owner, stage and expected close date of each deal (``ix_opportunities_owner_id_stage_expected_close_date``)
+and its stage and expected close date (``ix_opportunities_stage_expected_close_date``), a deal's history
+and its latest stage change (``uq_opportunity_history_change`` on opportunity, field, changed_at), answers
+by deal and question.
 """
 
 from __future__ import annotations

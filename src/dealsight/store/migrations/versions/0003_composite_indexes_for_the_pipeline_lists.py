@@ -1,9 +1,10 @@
 """composite indexes for the pipeline lists
 
 The single-column indexes on ``opportunities.owner_id`` and ``opportunities.stage`` become composite:
-``(owner_id, stage)`` answers a scope's or an owner's open deals, their count and the pipeline summary from
-the index, and ``(stage, expected_close_date)`` the pipeline's default order. Each still serves its first
-column alone, so imports keep as many indexes up to date as before.
+``(owner_id, stage, expected_close_date)`` answers a scope's or an owner's open deals, their count and the
+pipeline page's default order (by expected close date) from the index alone, and ``(stage,
+expected_close_date)`` the same for everyone's deals. Each still serves its first column alone, so imports
+keep as many indexes up to date as before.
 
 Revision ID: 0003
 Revises: 0002
@@ -23,7 +24,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_opportunities_owner_id_stage", "opportunities", ["owner_id", "stage"], unique=False)
+    op.create_index(
+        "ix_opportunities_owner_id_stage_expected_close_date",
+        "opportunities",
+        ["owner_id", "stage", "expected_close_date"],
+        unique=False,
+    )
     op.create_index(
         "ix_opportunities_stage_expected_close_date",
         "opportunities",
@@ -38,4 +44,4 @@ def downgrade() -> None:
     op.create_index("ix_opportunities_owner_id", "opportunities", ["owner_id"], unique=False)
     op.create_index("ix_opportunities_stage", "opportunities", ["stage"], unique=False)
     op.drop_index("ix_opportunities_stage_expected_close_date", table_name="opportunities")
-    op.drop_index("ix_opportunities_owner_id_stage", table_name="opportunities")
+    op.drop_index("ix_opportunities_owner_id_stage_expected_close_date", table_name="opportunities")
