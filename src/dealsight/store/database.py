@@ -114,6 +114,22 @@ def head_revision() -> str | None:
     return script.get_current_head()
 
 
+_VERSION_TABLE = sa.table("alembic_version", sa.column("version_num"))
+_STORED_REVISION = sa.select(_VERSION_TABLE.c.version_num)
+
+
+def stored_revision(connection: sa.Connection) -> str | None:
+    """The migration the database is at, read in one statement on an open connection (cheaper than
+    :func:`current_revision`, which reflects the table first: the health route uses this one). ``None``
+    when there is no dealsight schema; a failed read is rolled back."""
+    try:
+        revisions = connection.execute(_STORED_REVISION).scalars().all()
+    except sa.exc.DBAPIError:
+        connection.rollback()
+        return None
+    return str(revisions[0]) if len(revisions) == 1 else None
+
+
 def current_revision(engine: Engine) -> str | None:
     try:
         with engine.connect() as connection:
