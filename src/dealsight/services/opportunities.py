@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -381,13 +382,19 @@ def pipeline_totals(engine: Engine, scope: Scope, query: OpportunityQuery | None
     return PipelineTotals(sum(stage_counts.values()), amounts, by_stage)
 
 
-def _detail(conn: Connection, scope: Scope, opportunity_id: int, today: date) -> OpportunityDetail:
-    query = summary_select(
-        conn.dialect.name,
+@lru_cache(maxsize=4)
+def _detail_select(dialect: str) -> sa.Select[Any]:
+    """Every column of a deal with its names and days in stage (built once per dialect)."""
+    return summary_select(
+        dialect,
         *(_o.c[name] for name in DETAIL_COLUMNS),
         _sponsor.c.name.label("sponsor_name"),
         base=_o.outerjoin(_sponsor, _sponsor.c.id == _o.c.executive_sponsor_id),
     )
+
+
+def _detail(conn: Connection, scope: Scope, opportunity_id: int, today: date) -> OpportunityDetail:
+    query = _detail_select(conn.dialect.name)
     row = (
         conn.execute(query.where(_o.c.id == opportunity_id, opportunity_visible(scope, one=True)))
         .mappings()

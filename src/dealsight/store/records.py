@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -77,10 +78,14 @@ class StageRow:
     outcome: Outcome | None
 
 
+# Statements that never change are built once: building a SELECT and its cache key costs more in Python
+# than running it on these small tables.
+_STAGES = sa.select(_s.c.name, _s.c.position, _s.c.outcome).order_by(_s.c.position, _s.c.name)
+
+
 def stage_rows(conn: Connection) -> list[StageRow]:
     """The stages of the sales process, in order, with the outcome each closed stage means."""
-    rows = conn.execute(sa.select(_s.c.name, _s.c.position, _s.c.outcome).order_by(_s.c.position, _s.c.name))
-    return [StageRow(r.name, r.position, enum_or_none(Outcome, r.outcome)) for r in rows]
+    return [StageRow(r.name, r.position, enum_or_none(Outcome, r.outcome)) for r in conn.execute(_STAGES)]
 
 
 def status_filter(status: DealStatus, stages_: list[StageRow]) -> sa.ColumnElement[bool] | None:
@@ -167,8 +172,10 @@ DETAIL_COLUMNS = (
 )
 
 
+@lru_cache(maxsize=4)
 def stage_since(dialect: str) -> sa.ColumnElement[date]:
-    """The day the deal entered its current stage: its latest stage change, else its created date."""
+    """The day the deal entered its current stage: its latest stage change, else its created date (one
+    expression per dialect, built once)."""
     last_change = (
         sa.select(sa.func.max(_h.c.changed_at))
         .where(_h.c.opportunity_id == _o.c.id, _h.c.field == HistoryField.STAGE.value)
@@ -261,18 +268,36 @@ class QualificationItem:
     note: str | None
 
 
-def question_set_of(conn: Connection, owner_id: int | None) -> int | None:
-    """The question set of the owner's team, else of the nearest team above it, else the set for all teams."""
-    sets = conn.execute(
-        sa.select(question_sets.c.id, question_sets.c.team_id).order_by(question_sets.c.id)
-    ).all()
-    by_team: dict[int | None, int] = {}
-    for set_id, team_id in sets:
-        by_team.setdefault(team_id, set_id)
+_q, _ans = qualification_questions, qualification_answers
+_QUESTION_SETS = sa.select(question_sets.c.id, question_sets.c.team_id, question_sets.c.name).order_by(
+    question_sets.c.id
+)
+_OWNER_TEAM = sa.select(_u.c.team_id).where(_u.c.id == sa.bindparam("owner_id"))
+_TEAM_PARENTS = sa.select(_t.c.id, _t.c.parent_id)
+_STAGE_POSITIONS = sa.select(_s.c.name, _s.c.position)
+_QUESTIONS_AND_ANSWERS = (
+    sa.select(_q, _ans.c.answer, _ans.c.answered_at, _ans.c.note)
+    .select_from(
+        _q.outerjoin(
+            _ans,
+            sa.and_(_ans.c.question_id == _q.c.id, _ans.c.opportunity_id == sa.bindparam("opportunity_id")),
+        )
+    )
+    .where(_q.c.question_set_id == sa.bindparam("set_id"))
+    .order_by(_q.c.position, _q.c.id)
+)
+
+
+def _question_set(conn: Connection, owner_id: int | None) -> tuple[int, str] | None:
+    """The id and name of the question set of the owner's team, else of the nearest team above it, else
+    the set for all teams."""
+    by_team: dict[int | None, tuple[int, str]] = {}
+    for set_id, team_id, name in conn.execute(_QUESTION_SETS):
+        by_team.setdefault(team_id, (set_id, name))
     team_id = None
     if owner_id is not None:
-        team_id = conn.execute(sa.select(_u.c.team_id).where(_u.c.id == owner_id)).scalar()
-    parents = {r[0]: r[1] for r in conn.execute(sa.select(_t.c.id, _t.c.parent_id))} if team_id else {}
+        team_id = conn.execute(_OWNER_TEAM, {"owner_id": owner_id}).scalar()
+    parents = {r[0]: r[1] for r in conn.execute(_TEAM_PARENTS)} if team_id else {}
     seen: set[int] = set()
     while team_id is not None and team_id not in seen:
         if team_id in by_team:
@@ -282,22 +307,23 @@ def question_set_of(conn: Connection, owner_id: int | None) -> int | None:
     return by_team.get(None)
 
 
+def question_set_of(conn: Connection, owner_id: int | None) -> int | None:
+    """The question set of the owner's team, else of the nearest team above it, else the set for all teams."""
+    found = _question_set(conn, owner_id)
+    return None if found is None else found[0]
+
+
 def qualification_of(
     conn: Connection, opportunity_id: int, owner_id: int | None, stage: str
 ) -> tuple[str | None, list[QualificationItem]]:
-    set_id = question_set_of(conn, owner_id)
-    if set_id is None:
+    found = _question_set(conn, owner_id)
+    if found is None:
         return None, []
-    q, ans = qualification_questions, qualification_answers
-    positions = {r[0]: r[1] for r in conn.execute(sa.select(_s.c.name, _s.c.position))}
+    set_id, name = found
+    positions = {r[0]: r[1] for r in conn.execute(_STAGE_POSITIONS)}
     reached = positions.get(stage)
     rows = conn.execute(
-        sa.select(q, ans.c.answer, ans.c.answered_at, ans.c.note)
-        .select_from(
-            q.outerjoin(ans, sa.and_(ans.c.question_id == q.c.id, ans.c.opportunity_id == opportunity_id))
-        )
-        .where(q.c.question_set_id == set_id)
-        .order_by(q.c.position, q.c.id)
+        _QUESTIONS_AND_ANSWERS, {"opportunity_id": opportunity_id, "set_id": set_id}
     ).mappings()
     items = []
     for row in rows:
@@ -316,7 +342,6 @@ def qualification_of(
                 note=row["note"],
             )
         )
-    name = conn.execute(sa.select(question_sets.c.name).where(question_sets.c.id == set_id)).scalar()
     return name, items
 
 
