@@ -36,9 +36,9 @@ if str(ROOT) not in sys.path:  # run as a script: make `tests.pgcluster` importa
     sys.path.insert(0, str(ROOT))
 
 SECONDARY = {  # the secondary indexes of opportunities in store/schema.py (migration 0003)
-    "ix_opportunities_owner_id_stage_expected_close_date": "owner_id, stage, expected_close_date",
+    "ix_opportunities_pipeline_by_owner": "owner_id, stage, expected_close_date, currency, amount",
     "ix_opportunities_account_id": "account_id",
-    "ix_opportunities_stage_expected_close_date": "stage, expected_close_date",
+    "ix_opportunities_pipeline_by_stage": "stage, expected_close_date, currency, amount",
 }
 COLUMNS = (
     "external_id, name, account_id, owner_id, stage, amount, probability, expected_close_date, created_date, "

@@ -3,8 +3,8 @@ the parts of one deal's page (contacts, history, qualification) and of activitie
 
 Nothing here checks access: the services in :mod:`dealsight.services` filter by scope (their conditions
 are passed in, or the deal was found visible first). Everything reads through the store's indexes: the
-owner, stage and expected close date of each deal (``ix_opportunities_owner_id_stage_expected_close_date``)
-and its stage and expected close date (``ix_opportunities_stage_expected_close_date``), a deal's history
+owner, stage, expected close date, currency and amount of each deal (``ix_opportunities_pipeline_by_owner``
+and, without the owner, ``ix_opportunities_pipeline_by_stage``), a deal's history
 and its latest stage change (``uq_opportunity_history_change`` on opportunity, field, changed_at), answers
 by deal and question.
 """

@@ -167,16 +167,17 @@ opportunities = sa.Table(
     sa.Column("discount", sa.Float, nullable=True),
     sa.Column("margin", sa.Float, nullable=True),
     *_timestamps(),
-    # Two composite indexes serve the pipeline's lists (docs/access.md, "Lists and their cost"): a scope's
-    # or an owner's deals by stage and expected close date (open deals, their count and the pipeline page's
-    # default order from the index alone), and everyone's deals by the same (an admin's pipeline). Each
-    # also serves its first column alone, so they replace the single-column indexes on owner and stage (as
-    # many indexes to keep up to date on import as before).
+    # Two composite indexes serve the pipeline (docs/access.md, "Lists and their cost"): a scope's or an
+    # owner's deals by stage and expected close date, and everyone's by the same, each with the currency and
+    # amount, so that open deals, their count, the page's default order (by expected close date) and its
+    # summary (count and amount by stage) are read from the index alone. Each also serves its first column
+    # alone, so they replace the single-column indexes on owner and stage (as many indexes to keep up to
+    # date on import as before).
     sa.Index(
-        "ix_opportunities_owner_id_stage_expected_close_date", "owner_id", "stage", "expected_close_date"
+        "ix_opportunities_pipeline_by_owner", "owner_id", "stage", "expected_close_date", "currency", "amount"
     ),
     sa.Index("ix_opportunities_account_id", "account_id"),
-    sa.Index("ix_opportunities_stage_expected_close_date", "stage", "expected_close_date"),
+    sa.Index("ix_opportunities_pipeline_by_stage", "stage", "expected_close_date", "currency", "amount"),
 )
 
 opportunity_contacts = sa.Table(

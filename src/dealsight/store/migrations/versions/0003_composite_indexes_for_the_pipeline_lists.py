@@ -1,10 +1,11 @@
 """composite indexes for the pipeline lists
 
 The single-column indexes on ``opportunities.owner_id`` and ``opportunities.stage`` become composite:
-``(owner_id, stage, expected_close_date)`` answers a scope's or an owner's open deals, their count and the
-pipeline page's default order (by expected close date) from the index alone, and ``(stage,
-expected_close_date)`` the same for everyone's deals. Each still serves its first column alone, so imports
-keep as many indexes up to date as before.
+``(owner_id, stage, expected_close_date, currency, amount)`` for a scope's or an owner's pipeline and
+``(stage, expected_close_date, currency, amount)`` for everyone's. Open deals, their count, the pipeline
+page's default order (by expected close date) and its summary (count and amount by stage) are then read
+from the index alone. Each index still serves its first column alone, so imports keep as many indexes up
+to date as before.
 
 Revision ID: 0003
 Revises: 0002
@@ -22,26 +23,18 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+PIPELINE = ["stage", "expected_close_date", "currency", "amount"]
+
 
 def upgrade() -> None:
-    op.create_index(
-        "ix_opportunities_owner_id_stage_expected_close_date",
-        "opportunities",
-        ["owner_id", "stage", "expected_close_date"],
-        unique=False,
-    )
-    op.create_index(
-        "ix_opportunities_stage_expected_close_date",
-        "opportunities",
-        ["stage", "expected_close_date"],
-        unique=False,
-    )
+    op.create_index("ix_opportunities_pipeline_by_owner", "opportunities", ["owner_id", *PIPELINE])
+    op.create_index("ix_opportunities_pipeline_by_stage", "opportunities", PIPELINE)
     op.drop_index("ix_opportunities_owner_id", table_name="opportunities")
     op.drop_index("ix_opportunities_stage", table_name="opportunities")
 
 
 def downgrade() -> None:
-    op.create_index("ix_opportunities_owner_id", "opportunities", ["owner_id"], unique=False)
-    op.create_index("ix_opportunities_stage", "opportunities", ["stage"], unique=False)
-    op.drop_index("ix_opportunities_stage_expected_close_date", table_name="opportunities")
-    op.drop_index("ix_opportunities_owner_id_stage_expected_close_date", table_name="opportunities")
+    op.create_index("ix_opportunities_owner_id", "opportunities", ["owner_id"])
+    op.create_index("ix_opportunities_stage", "opportunities", ["stage"])
+    op.drop_index("ix_opportunities_pipeline_by_stage", table_name="opportunities")
+    op.drop_index("ix_opportunities_pipeline_by_owner", table_name="opportunities")
