@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -56,7 +57,7 @@ def test_several_workers_run_the_app_factory_on_the_database_url(
     assert result.exit_code == 0, result.output
     assert "in 3 worker processes" in result.output
     [(target, options)] = launched
-    assert target == "dealsight.api.asgi:app" and options["factory"] is True
+    assert target == "dealsight.cli.serve:worker_app" and options["factory"] is True
     assert options["workers"] == 3 and options["port"] == 8123 and options["host"] == "127.0.0.1"
     assert options["access_log"] is False and "loop" not in options and "http" not in options  # auto
     assert os.environ["DEALSIGHT_DATABASE_URL"] == database  # the workers read it
@@ -75,8 +76,10 @@ def test_one_worker_serves_the_app_in_this_process(
 ) -> None:
     assert runner.invoke(app, ["serve", "--workers", "1", "--database", database]).exit_code == 0
     [(target, options)] = launched
-    assert isinstance(target, FastAPI) and "workers" not in options
-    assert target.state.engine.url.render_as_string(hide_password=False) == database
+    assert isinstance(target, serve.ThreadLimit) and "workers" not in options
+    assert target.threads == serve.THREADS_PER_WORKER
+    assert isinstance(target.app, FastAPI)
+    assert target.app.state.engine.url.render_as_string(hide_password=False) == database
     assert options["access_log"] is False
 
 
@@ -87,7 +90,28 @@ def test_an_in_memory_database_is_served_by_one_process(launched: list[tuple[Any
     upgrade(engine)
     serve.run_server(engine, "127.0.0.1", 8124, workers=4)
     [(target, _)] = launched
-    assert isinstance(target, FastAPI)  # other processes could not see this database
+    assert isinstance(target, serve.ThreadLimit)  # served here: other processes could not see this database
+
+
+def test_the_worker_app_opens_the_database_of_the_environment_with_few_threads(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from dealsight.config import get_settings
+
+    monkeypatch.setenv("DEALSIGHT_DATABASE_URL", database)
+    get_settings.cache_clear()
+    try:
+        worker = serve.worker_app()
+    finally:
+        get_settings.cache_clear()
+    assert isinstance(worker, serve.ThreadLimit) and isinstance(worker.app, FastAPI)
+    assert worker.app.state.engine.url.render_as_string(hide_password=False) == database
+    with TestClient(worker) as client:  # starting the app (its lifespan) sets its thread pool
+        assert client.get("/health").json()["status"] == "ok"
+        tokens = client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
+    assert tokens == serve.THREADS_PER_WORKER == 4
 
 
 @pytest.mark.parametrize("workers", ["0", "-2", "two"])
