@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.engine import Engine
 
-from dealsight.services.health import health
+from dealsight.services.health import EXACT_UP_TO, health
 from dealsight.store.database import alembic_config, current_revision, head_revision, stored_revision
 from dealsight.store.schema import opportunities
 
@@ -47,3 +47,19 @@ def test_a_database_without_the_schema_is_an_error_not_a_crash(engine: Engine) -
         assert conn.execute(sa.text("SELECT 1")).scalar_one() == 1
     answer = health(engine)
     assert answer["status"] == "error" and "opportunities" in answer["problem"]
+
+
+def test_a_large_postgresql_table_is_counted_from_the_planners_estimate(engine: Engine) -> None:
+    """Above EXACT_UP_TO deals PostgreSQL reports its estimate instead of reading every row; below it, and
+    always on SQLite, the count is exact."""
+    with engine.begin() as conn:
+        conn.execute(opportunities.insert(), [{"name": f"deal {i}", "stage": "Proposal"} for i in range(3)])
+    if engine.dialect.name != "postgresql":
+        assert health(engine)["opportunities"] == 3
+        return
+    with engine.begin() as conn:  # what ANALYZE would record for a large table (the test cluster's superuser)
+        conn.execute(sa.text("UPDATE pg_class SET reltuples = 123456 WHERE oid = 'opportunities'::regclass"))
+    assert health(engine)["opportunities"] == 123456 >= EXACT_UP_TO
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE pg_class SET reltuples = 2 WHERE oid = 'opportunities'::regclass"))
+    assert health(engine)["opportunities"] == 3  # a small (or stale) estimate: counted exactly

@@ -49,7 +49,7 @@ def create_app(engine: Engine) -> FastAPI:
     )
     def health_route() -> dict[str, Any]:
         """Whether the database is reachable and its schema current, the version, and how many deals
-        there are. No sign-in needed."""
+        there are (on PostgreSQL, above 10,000 deals, its planner's estimate). No sign-in needed."""
         return health(engine)
 
     app.include_router(api_router())
