@@ -34,7 +34,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
@@ -54,6 +53,7 @@ from dealsight.errors import FieldProblem, NotFoundError, ValidationError
 from dealsight.ingest.importer import _text as history_text
 from dealsight.ingest.importer import is_no_decision
 from dealsight.services.activities import ActivityRecord, activities_of_opportunity
+from dealsight.services.record_writes import stored_form
 from dealsight.services.records import (
     Cleaner,
     ListQuery,
@@ -583,10 +583,6 @@ def _check(
     return problems
 
 
-def _stored_form(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v.value if isinstance(v, StrEnum) else v for k, v in values.items()}
-
-
 def create_opportunity(
     engine: Engine,
     actor: Principal,
@@ -611,7 +607,7 @@ def create_opportunity(
         if problems:
             raise invalid(problems)
         now = utc_now()
-        row = _stored_form(values)
+        row = stored_form(values)
         opportunity_id = conn.execute(
             _o.insert().values(**row, created_at=now, updated_at=now).returning(_o.c.id)
         ).scalar_one()
@@ -658,7 +654,7 @@ def update_opportunity(
             conn.execute(
                 _o.update()
                 .where(_o.c.id == opportunity_id)
-                .values(**_stored_form({k: new for k, (_, new) in diff.items()}), updated_at=now)
+                .values(**stored_form({k: new for k, (_, new) in diff.items()}), updated_at=now)
             )
             history = {
                 field: (history_text(diff[column][0]), history_text(diff[column][1]))
