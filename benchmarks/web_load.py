@@ -291,6 +291,8 @@ def run_backend(url: str, args: argparse.Namespace) -> list[list[Figures]]:
         for run in range(args.runs):
             figures = []
             for target in targets(credentials):
+                if args.kinds and target.kind not in (*args.kinds, "baseline"):
+                    continue
                 result = hammer(base, target, credentials, args.clients, args.duration, args.warmup)
                 print(
                     f"  run {run + 1}: {result.target:<36} median {result.median_ms:7.1f} ms  "
@@ -348,6 +350,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--workers", type=int, help="server worker processes (default: that of `dealsight serve`)"
+    )
+    parser.add_argument(
+        "--kind",
+        dest="kinds",
+        action="append",
+        choices=["api", "page"],
+        help="measure only targets of this kind and /health, the baseline (repeatable; default: all)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")

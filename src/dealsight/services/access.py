@@ -28,11 +28,15 @@ from dealsight.errors import PermissionDeniedError
 from dealsight.services.records import READ_ONLY, require_write
 from dealsight.store.schema import teams, users
 
+# built once (a manager's every request reads them)
+_REPORTING_LINES = sa.select(users.c.id, users.c.manager_id, users.c.team_id)
+_TEAM_LINES = sa.select(teams.c.id, teams.c.parent_id, teams.c.manager_id)
+
 
 def load_hierarchy(conn: Connection) -> Hierarchy:
     """The reporting lines of the whole organisation: one query on ``users``, one on ``teams``."""
-    user_rows = conn.execute(sa.select(users.c.id, users.c.manager_id, users.c.team_id)).all()
-    team_rows = conn.execute(sa.select(teams.c.id, teams.c.parent_id, teams.c.manager_id)).all()
+    user_rows = conn.execute(_REPORTING_LINES).all()
+    team_rows = conn.execute(_TEAM_LINES).all()
     return hierarchy_from(user_rows, team_rows)
 
 

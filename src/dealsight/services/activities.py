@@ -118,6 +118,18 @@ def _select() -> sa.Select[Any]:
     )
 
 
+# a deal page's activities, built once (every deal page runs them)
+_NEWEST_OF_DEAL = (
+    _select()
+    .where(_a.c.opportunity_id == sa.bindparam("opportunity_id"))
+    .order_by(_a.c.occurred_at.desc(), _a.c.id.desc())
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
+_COUNT_OF_DEAL = (
+    sa.select(sa.func.count()).select_from(_a).where(_a.c.opportunity_id == sa.bindparam("opportunity_id"))
+)
+
+
 def _records(conn: Connection, rows: list[sa.RowMapping]) -> list[ActivityRecord]:
     people = contacts_of_activities(conn, [row["id"] for row in rows])
     return [
@@ -135,11 +147,9 @@ def activities_of_opportunity(
 
     Every activity of a visible deal is visible, so no scope filter is needed here.
     """
-    query = _select().where(_a.c.opportunity_id == opportunity_id)
-    rows = list(conn.execute(query.order_by(_a.c.occurred_at.desc(), _a.c.id.desc()).limit(limit)).mappings())
-    total = conn.execute(
-        sa.select(sa.func.count()).select_from(_a).where(_a.c.opportunity_id == opportunity_id)
-    ).scalar_one()
+    given = {"opportunity_id": opportunity_id, "limit": limit}
+    rows = list(conn.execute(_NEWEST_OF_DEAL, given).mappings().all())
+    total = conn.execute(_COUNT_OF_DEAL, given).scalar_one()
     return _records(conn, rows), int(total)
 
 

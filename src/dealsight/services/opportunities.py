@@ -30,7 +30,7 @@ Decisions (see docs/access.md for the access rules):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -244,6 +244,54 @@ def _summary_values(row: sa.RowMapping, today: date) -> dict[str, Any]:
     return values
 
 
+_SUMMARY_ROW = (*SUMMARY_COLUMNS, "account_name", "owner_name", "team_name", "stage_since")
+
+
+def _summary(row: Sequence[Any], today: date) -> OpportunitySummary:
+    """A row of :func:`_summaries_of` (columns :data:`_SUMMARY_ROW`) as a summary: the hot path of every
+    list, so the row is unpacked by position rather than looked up by name."""
+    (
+        id_,
+        external_id,
+        name,
+        account_id,
+        owner_id,
+        amount,
+        currency,
+        stage,
+        forecast_category,
+        expected_close_date,
+        created_date,
+        closed_date,
+        outcome,
+        updated_at,
+        account_name,
+        owner_name,
+        team_name,
+        since,
+    ) = row
+    return OpportunitySummary(
+        id=id_,
+        external_id=external_id,
+        name=name,
+        account_id=account_id,
+        account_name=account_name,
+        owner_id=owner_id,
+        owner_name=owner_name,
+        team_name=team_name,
+        amount=amount,
+        currency=currency,
+        stage=stage,
+        forecast_category=None if forecast_category is None else ForecastCategory(forecast_category),
+        expected_close_date=expected_close_date,
+        created_date=created_date,
+        closed_date=closed_date,
+        days_in_stage=None if since is None else max(0, (today - since).days),
+        outcome=None if outcome is None else Outcome(outcome),
+        updated_at=updated_at,
+    )
+
+
 def _canonical_stage(
     stages_: list[StageRow], name: str, field: str
 ) -> tuple[str, Outcome | None] | FieldProblem:
@@ -258,9 +306,8 @@ def _filters(
     conn: Connection, scope: Scope, query: OpportunityQuery, process: list[StageRow] | None = None
 ) -> list[sa.ColumnElement[bool]]:
     """The WHERE terms of ``query`` in ``scope``; ``process`` is :func:`stage_rows` when already read."""
-    process = stage_rows(conn) if process is None else process
     where = [opportunity_visible(scope, one=query.account_id is not None)]
-    status = status_filter(query.status, process)
+    status = status_filter(query.status)
     if status is not None:
         where.append(status)
     if query.team is not None:
@@ -271,7 +318,7 @@ def _filters(
     if query.owner_id is not None:
         where.append(_o.c.owner_id == query.owner_id)
     if query.stage:
-        stage = _canonical_stage(process, query.stage, "stage")
+        stage = _canonical_stage(stage_rows(conn) if process is None else process, query.stage, "stage")
         if isinstance(stage, FieldProblem):
             raise invalid([stage])
         where.append(_o.c.stage == stage[0])
@@ -305,6 +352,16 @@ def _narrow_from(query: OpportunityQuery) -> sa.FromClause:
     return narrow
 
 
+@lru_cache(maxsize=4)
+def _summaries_of(dialect: str) -> sa.Select[Any]:
+    """The summary columns of the deals whose ids are bound as ``ids`` (built once per dialect: building
+    this join and its cache key costs more in Python than running it for a page of ids)."""
+    select = summary_select(dialect).where(_o.c.id.in_(sa.bindparam("ids", expanding=True)))
+    if tuple(select.selected_columns.keys()) != _SUMMARY_ROW:  # what _summary unpacks
+        raise RuntimeError(f"summary columns changed: {tuple(select.selected_columns.keys())}")
+    return select
+
+
 def opportunity_page(
     conn: Connection, scope: Scope, query: OpportunityQuery, today: date
 ) -> Page[OpportunitySummary]:
@@ -314,19 +371,23 @@ def opportunity_page(
     ordering = order_by(query.sort, summary_sort_keys(since), DEFAULT_SORT, _o.c.id)
     where = _filters(conn, scope, query)
     ids = (
-        sa.select(_o.c.id)
-        .select_from(_narrow_from(query))
-        .where(*where)
-        .order_by(*ordering)
-        .limit(query.limit)
-        .offset(query.offset)
-        .subquery("page")
+        conn.execute(
+            sa.select(_o.c.id)
+            .select_from(_narrow_from(query))
+            .where(*where)
+            .order_by(*ordering)
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        .scalars()
+        .all()
     )
-    page = summary_select(dialect, base=ids.join(_o, _o.c.id == ids.c.id), since=since).order_by(*ordering)
-    rows = conn.execute(page).mappings().all()
     counted = _o.outerjoin(_a, _a.c.id == _o.c.account_id) if query.q else _o
     total = conn.execute(sa.select(sa.func.count()).select_from(counted).where(*where)).scalar_one()
-    items = tuple(OpportunitySummary(**_summary_values(row, today)) for row in rows)
+    if not ids:
+        return Page((), int(total), query.limit, query.offset)
+    rows = {row[0]: row for row in conn.execute(_summaries_of(dialect), {"ids": ids}).all()}
+    items = tuple(_summary(rows[deal_id], today) for deal_id in ids)
     return Page(items, int(total), query.limit, query.offset)
 
 
@@ -335,9 +396,9 @@ def list_opportunities(
 ) -> Page[OpportunitySummary]:
     """One page of the deals the scope may see that match ``query`` (default: open deals, newest first).
 
-    Two statements: the page and the count of all matches. The page is one SELECT whose inner query picks
-    the page's ids (reading only what filters and sorting need, through the indexes) and whose outer query
-    joins accounts, owners, teams and the stage history for those ids only.
+    Three statements: the page's ids (reading only what filters and sorting need, through the indexes), the
+    count of all matches, and the summaries of those ids (accounts, owners, teams and the stage history
+    joined for them only, by a statement built once).
     """
     query = normalise_query(query or OpportunityQuery())
     with engine.connect() as conn:
@@ -393,13 +454,22 @@ def _detail_select(dialect: str) -> sa.Select[Any]:
     )
 
 
+@lru_cache(maxsize=8)
+def _deal_select(dialect: str, full_sight: bool) -> sa.Select[Any]:
+    """:func:`_detail_select` of the deal bound as ``deal_id``, among those of the owners bound as
+    ``owners`` unless ``full_sight`` (built once per dialect and kind of scope)."""
+    query = _detail_select(dialect).where(_o.c.id == sa.bindparam("deal_id"))
+    if full_sight:
+        return query
+    return query.where((_o.c.owner_id + 0).in_(sa.bindparam("owners", expanding=True)))
+
+
 def _detail(conn: Connection, scope: Scope, opportunity_id: int, today: date) -> OpportunityDetail:
-    query = _detail_select(conn.dialect.name)
-    row = (
-        conn.execute(query.where(_o.c.id == opportunity_id, opportunity_visible(scope, one=True)))
-        .mappings()
-        .first()
-    )
+    full_sight = scope.owner_ids is None
+    given: dict[str, Any] = {"deal_id": opportunity_id}
+    if not full_sight:
+        given["owners"] = sorted(scope.owner_ids or ())
+    row = conn.execute(_deal_select(conn.dialect.name, full_sight), given).mappings().first()
     if row is None:
         raise not_found(KIND, opportunity_id)
     values = _summary_values(row, today)

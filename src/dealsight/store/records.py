@@ -88,26 +88,37 @@ def stage_rows(conn: Connection) -> list[StageRow]:
     return [StageRow(r.name, r.position, enum_or_none(Outcome, r.outcome)) for r in conn.execute(_STAGES)]
 
 
-def status_filter(status: DealStatus, stages_: list[StageRow]) -> sa.ColumnElement[bool] | None:
-    """Open and closed follow the stage, as in replays (a closed stage means its outcome), which lets the
-    stage index answer; within a closed-lost stage the recorded outcome tells lost from no decision."""
-    if status is DealStatus.ALL:
-        return None
+def _stages_ending(*outcomes: Outcome | None) -> sa.ColumnElement[bool]:
+    """The deal's stage is one of those whose outcome is among ``outcomes`` (``None``: open stages)."""
+    closed = [outcome.value for outcome in outcomes if outcome is not None]
+    terms = [_s.c.outcome.in_(closed)] if closed else []
+    if None in outcomes:
+        terms.append(_s.c.outcome.is_(None))
+    return _o.c.stage.in_(sa.select(_s.c.name).where(sa.or_(*terms)))
 
-    def stages_with(*outcomes: Outcome | None) -> sa.ColumnElement[bool]:
-        return _o.c.stage.in_([row.name for row in stages_ if row.outcome in outcomes])
 
-    if status is DealStatus.OPEN:
-        return stages_with(None)
-    if status is DealStatus.CLOSED:
-        return stages_with(*Outcome)
-    if status is DealStatus.WON:
-        return stages_with(Outcome.WON)
+def _status_filters() -> dict[DealStatus, sa.ColumnElement[bool] | None]:
     no_decision = _o.c.outcome == Outcome.NO_DECISION.value
-    if status is DealStatus.NO_DECISION:
-        return sa.and_(stages_with(Outcome.LOST, Outcome.NO_DECISION), no_decision)
-    lost_stage = stages_with(Outcome.LOST)
-    return sa.and_(lost_stage, sa.or_(_o.c.outcome.is_(None), sa.not_(no_decision)))
+    return {
+        DealStatus.ALL: None,
+        DealStatus.OPEN: _stages_ending(None),
+        DealStatus.CLOSED: _stages_ending(*Outcome),
+        DealStatus.WON: _stages_ending(Outcome.WON),
+        DealStatus.NO_DECISION: sa.and_(_stages_ending(Outcome.LOST, Outcome.NO_DECISION), no_decision),
+        DealStatus.LOST: sa.and_(
+            _stages_ending(Outcome.LOST), sa.or_(_o.c.outcome.is_(None), sa.not_(no_decision))
+        ),
+    }
+
+
+_STATUS_FILTERS = _status_filters()  # built once: every deal list uses one
+
+
+def status_filter(status: DealStatus) -> sa.ColumnElement[bool] | None:
+    """Open and closed follow the stage, as in replays (a closed stage means its outcome), which lets the
+    stage index answer (the stages of a status are read from ``stages`` in the same statement); within a
+    closed-lost stage the recorded outcome tells lost from no decision."""
+    return _STATUS_FILTERS[status]
 
 
 def stage_names(conn: Connection) -> list[str]:
@@ -345,14 +356,28 @@ def qualification_of(
     return name, items
 
 
+_DEAL_CONTACTS = (
+    sa.select(contacts, opportunity_contacts.c.deal_role.label("role_in_deal"))
+    .join(opportunity_contacts, opportunity_contacts.c.contact_id == contacts.c.id)
+    .where(opportunity_contacts.c.opportunity_id == sa.bindparam("opportunity_id"))
+    .order_by(contacts.c.name, contacts.c.id)
+)
+_HISTORY = (
+    sa.select(_h, _u.c.name.label("changed_by_name"))
+    .outerjoin(_u, _u.c.id == _h.c.changed_by_id)
+    .where(_h.c.opportunity_id == sa.bindparam("opportunity_id"))
+    .order_by(_h.c.changed_at, _h.c.id)
+)
+_ACTIVITY_CONTACTS = (
+    sa.select(activity_contacts.c.activity_id, contacts.c.id, contacts.c.name)
+    .join(contacts, contacts.c.id == activity_contacts.c.contact_id)
+    .where(activity_contacts.c.activity_id.in_(sa.bindparam("activity_ids", expanding=True)))
+    .order_by(activity_contacts.c.activity_id, contacts.c.name, contacts.c.id)
+)
+
+
 def deal_contacts(conn: Connection, opportunity_id: int, sponsor_id: int | None) -> list[DealContact]:
-    oc, c = opportunity_contacts, contacts
-    rows = conn.execute(
-        sa.select(c, oc.c.deal_role.label("role_in_deal"))
-        .join(oc, oc.c.contact_id == c.c.id)
-        .where(oc.c.opportunity_id == opportunity_id)
-        .order_by(c.c.name, c.c.id)
-    ).mappings()
+    rows = conn.execute(_DEAL_CONTACTS, {"opportunity_id": opportunity_id}).mappings()
     return [
         DealContact(
             id=row["id"],
@@ -370,12 +395,7 @@ def deal_contacts(conn: Connection, opportunity_id: int, sponsor_id: int | None)
 
 
 def history_of(conn: Connection, opportunity_id: int) -> list[HistoryEntry]:
-    rows = conn.execute(
-        sa.select(_h, _u.c.name.label("changed_by_name"))
-        .outerjoin(_u, _u.c.id == _h.c.changed_by_id)
-        .where(_h.c.opportunity_id == opportunity_id)
-        .order_by(_h.c.changed_at, _h.c.id)
-    ).mappings()
+    rows = conn.execute(_HISTORY, {"opportunity_id": opportunity_id}).mappings()
     return [
         HistoryEntry(
             field=HistoryField(row["field"]),
@@ -400,13 +420,9 @@ def contacts_of_activities(conn: Connection, activity_ids: list[int]) -> dict[in
     found: dict[int, list[ContactRef]] = defaultdict(list)
     if not activity_ids:
         return found
-    query = (
-        sa.select(activity_contacts.c.activity_id, contacts.c.id, contacts.c.name)
-        .join(contacts, contacts.c.id == activity_contacts.c.contact_id)
-        .where(activity_contacts.c.activity_id.in_(activity_ids))
-        .order_by(activity_contacts.c.activity_id, contacts.c.name, contacts.c.id)
-    )
-    for activity_id, contact_id, name in conn.execute(query):
+    for activity_id, contact_id, name in conn.execute(
+        _ACTIVITY_CONTACTS, {"activity_ids": activity_ids}
+    ).all():
         found[activity_id].append(ContactRef(contact_id, name))
     return found
 
