@@ -13,6 +13,8 @@ one line and a non-zero exit, the API into one JSON error shape, pages into a fr
     │                               caller's scope: a rep never learns another team's deal exists)
     ├── ValidationError             input to the API, pages or CLI breaks a rule (field, problem)
     ├── ConflictError               an action would break a rule (merging an account into itself)
+    ├── InsufficientDataError       too little data for what was asked (says how much there is and
+    │                               how much is needed)
     └── ImportError_                a file cannot be imported; nothing was written
         ├── MappingError            a mapping file or preset is invalid
         └── RowError                one or more rows are invalid (file, row, column, expected)
@@ -52,6 +54,11 @@ class AuthenticationError(DealsightError):
 
 class PermissionDeniedError(DealsightError):
     """The caller is signed in but their role may not do this."""
+
+
+class InsufficientDataError(DealsightError):
+    """There is too little data for what was asked: the message says how much there is and how much is
+    needed (for example, closed deals to learn a win model from)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,7 @@ __all__ = [
     "DealsightError",
     "FieldProblem",
     "ImportError_",
+    "InsufficientDataError",
     "MappingError",
     "NotFoundError",
     "PermissionDeniedError",
