@@ -354,3 +354,70 @@ audit_log = sa.Table(
     sa.Column("new_value", sa.Text, nullable=True),
     sa.Index("ix_audit_log_entity", "entity", "entity_id"),
 )
+
+# Deal intelligence (issue 4). A win model is learned from the closed deals known at ``trained_as_of`` and
+# stored with its evaluation (time-ordered, against the baselines) and its fitted object (``artifact``, a
+# pickle written and read only by dealsight itself, refused when the library versions it was made with
+# differ: ``library_versions``). Exactly one model is active: the one scoring uses. ``kind`` says whether
+# it is the gradient-boosted model or the fallback of historical stage win rates (history too thin; the
+# ``note`` says why). A model never writes ``opportunities.probability``: that is the user's (or CRM's).
+win_models = sa.Table(
+    "win_models",
+    metadata,
+    _id(),
+    sa.Column("trained_at", sa.DateTime, nullable=False),
+    sa.Column("trained_as_of", sa.DateTime, nullable=False),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("outcomes", sa.JSON, nullable=False),
+    sa.Column("features", sa.JSON, nullable=False),
+    sa.Column("closed_deals", sa.Integer, nullable=False),
+    sa.Column("snapshots", sa.Integer, nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("evaluation", sa.JSON, nullable=True),
+    sa.Column("library_versions", sa.JSON, nullable=False),
+    sa.Column("artifact", sa.LargeBinary, nullable=True),
+)
+
+# The latest insight of each open deal (one row per deal, replaced by each scoring run): the model's win
+# probability beside the baselines, the health the risks add up to, the risks with their next actions, the
+# top factors for and against, and the indicators they came from. Read by the pipeline and deal pages.
+deal_insights = sa.Table(
+    "deal_insights",
+    metadata,
+    sa.Column(
+        "opportunity_id",
+        sa.Integer,
+        sa.ForeignKey("opportunities.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("scored_at", sa.DateTime, nullable=False),
+    sa.Column(
+        "model_id", sa.Integer, sa.ForeignKey("win_models.id", ondelete="SET NULL"), nullable=True, index=True
+    ),
+    sa.Column("win_probability", sa.Float, nullable=True),
+    sa.Column("no_decision_probability", sa.Float, nullable=True),
+    sa.Column("stage_win_rate", sa.Float, nullable=True),
+    sa.Column("crm_probability", sa.Float, nullable=True),
+    sa.Column("naive_bayes_probability", sa.Float, nullable=True),
+    sa.Column("health", sa.String(10), nullable=False),
+    sa.Column("risk_count", sa.Integer, nullable=False),
+    sa.Column("risks", sa.JSON, nullable=False),
+    sa.Column("factors", sa.JSON, nullable=False),
+    sa.Column("indicators", sa.JSON, nullable=False),
+)
+
+# Every scoring run's probability per deal, kept to show how a deal's chances moved (and for backtests).
+deal_score_history = sa.Table(
+    "deal_score_history",
+    metadata,
+    _id(),
+    sa.Column(
+        "opportunity_id", sa.Integer, sa.ForeignKey("opportunities.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("scored_at", sa.DateTime, nullable=False),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("win_models.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("win_probability", sa.Float, nullable=True),
+    sa.Column("risk_count", sa.Integer, nullable=False),
+    sa.UniqueConstraint("opportunity_id", "scored_at", name="uq_deal_score_history_run"),
+)
