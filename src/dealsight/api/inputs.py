@@ -276,7 +276,7 @@ class OpportunityParams(ListParams):
     sort: QueryText | None = _sort(
         "`name`, `account_name`, `owner_name`, `amount`, `stage` (the sales process order), "
         "`forecast_category`, `expected_close_date`, `created_date`, `closed_date`, `updated_at`, "
-        "`days_in_stage` or `id`",
+        "`days_in_stage`, `win_probability`, `risk_count` or `id`",
         DEAL_SORT,
     )
     status: DealStatus = Field(DealStatus.OPEN, description="Which deals: open by default, or `all`.")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.responses import Response
@@ -41,6 +41,7 @@ def _as_utc(moment: datetime) -> datetime:
 
 
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+DealHealth = Literal["good", "watch", "at_risk"]
 Money = Annotated[Decimal, Field(description="An exact amount as a decimal string, e.g. `12500.00`.")]
 T = TypeVar("T")
 
@@ -86,6 +87,13 @@ class Opportunity(Out):
     days_in_stage: int | None = Field(description="Days since the deal entered its stage.")
     outcome: Outcome | None = Field(description="How a closed deal ended; null while open.")
     updated_at: UtcDateTime
+    win_probability: float | None = Field(
+        description="The win model's probability (0-1) at the latest scoring run (`dealsight score`); null "
+        "until the deal is scored. Never the deal's own `probability`, which is the user's or the CRM's."
+    )
+    health: DealHealth | None = Field(description="What the deal's risks add up to at the latest scoring run.")
+    risk_count: int | None = Field(description="How many risks the playbook found at the latest scoring run.")
+    top_risk: str | None = Field(description="The most severe risk, in plain words.")
 
 
 class DealContact(Out):

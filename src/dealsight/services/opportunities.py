@@ -81,6 +81,7 @@ from dealsight.store.database import transaction
 from dealsight.store.frames import team_ids_with_subteams
 from dealsight.store.records import (
     DETAIL_COLUMNS,
+    INSIGHT_SUMMARY_COLUMNS,
     SUMMARY_COLUMNS,
     DealContact,
     DealStatus,
@@ -107,6 +108,7 @@ from dealsight.store.records import (
 from dealsight.store.schema import (
     accounts,
     contacts,
+    deal_insights,
     opportunities,
     opportunity_history,
     qualification_questions,
@@ -129,7 +131,7 @@ class OpportunityQuery(ListQuery):
     included); ``q`` looks for text in the deal's or its account's name (ignoring case). Sort by ``name``,
     ``account_name``, ``owner_name``, ``amount``, ``stage`` (the sales process order),
     ``forecast_category``, ``expected_close_date``, ``created_date``, ``closed_date``, ``updated_at``,
-    ``days_in_stage`` or ``id``; ``-field`` for descending. The default, ``-id`` (newest first), is answered
+    ``days_in_stage``, ``win_probability``, ``risk_count`` or ``id``; ``-field`` for descending. The default, ``-id`` (newest first), is answered
     from the indexes alone; sorting by an unindexed field reads every matching deal (see docs/access.md).
     """
 
@@ -168,6 +170,13 @@ class OpportunitySummary:
     days_in_stage: int | None
     outcome: Outcome | None
     updated_at: datetime
+    win_probability: float | None
+    """The win model's probability at the latest scoring run (missing until scored; never the user's)."""
+    health: str | None
+    """``good``, ``watch`` or ``at_risk`` at the latest scoring run."""
+    risk_count: int | None
+    top_risk: str | None
+    """The most severe risk in plain words."""
 
 
 @dataclass(frozen=True)
@@ -233,6 +242,7 @@ DEFAULT_SORT = "-id"
 def _summary_values(row: sa.RowMapping, today: date) -> dict[str, Any]:
     since = row["stage_since"]
     values = {name: row[name] for name in SUMMARY_COLUMNS}
+    values.update({name: row[name] for name in INSIGHT_SUMMARY_COLUMNS})
     values.update(
         account_name=row["account_name"],
         owner_name=row["owner_name"],
@@ -244,7 +254,14 @@ def _summary_values(row: sa.RowMapping, today: date) -> dict[str, Any]:
     return values
 
 
-_SUMMARY_ROW = (*SUMMARY_COLUMNS, "account_name", "owner_name", "team_name", "stage_since")
+_SUMMARY_ROW = (
+    *SUMMARY_COLUMNS,
+    "account_name",
+    "owner_name",
+    "team_name",
+    "stage_since",
+    *INSIGHT_SUMMARY_COLUMNS,
+)
 
 
 def _summary(row: Sequence[Any], today: date) -> OpportunitySummary:
@@ -269,6 +286,10 @@ def _summary(row: Sequence[Any], today: date) -> OpportunitySummary:
         owner_name,
         team_name,
         since,
+        win_probability,
+        health,
+        risk_count,
+        top_risk,
     ) = row
     return OpportunitySummary(
         id=id_,
@@ -289,6 +310,10 @@ def _summary(row: Sequence[Any], today: date) -> OpportunitySummary:
         days_in_stage=None if since is None else max(0, (today - since).days),
         outcome=None if outcome is None else Outcome(outcome),
         updated_at=updated_at,
+        win_probability=win_probability,
+        health=health,
+        risk_count=risk_count,
+        top_risk=top_risk,
     )
 
 
@@ -349,6 +374,8 @@ def _narrow_from(query: OpportunityQuery) -> sa.FromClause:
         narrow = narrow.outerjoin(_u, _u.c.id == _o.c.owner_id)
     if "stage" in names:
         narrow = narrow.outerjoin(_s, _s.c.name == _o.c.stage)
+    if names & {"win_probability", "risk_count"}:
+        narrow = narrow.outerjoin(deal_insights, deal_insights.c.opportunity_id == _o.c.id)
     return narrow
 
 

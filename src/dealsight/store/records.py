@@ -28,6 +28,7 @@ from dealsight.store.schema import (
     accounts,
     activity_contacts,
     contacts,
+    deal_insights,
     opportunities,
     opportunity_contacts,
     opportunity_history,
@@ -40,6 +41,7 @@ from dealsight.store.schema import (
 )
 
 _o, _a, _u, _t, _s, _h = opportunities, accounts, users, teams, stages, opportunity_history
+_i = deal_insights
 
 
 def enum_or_none(kind: type[StrEnum], value: object) -> Any:
@@ -161,6 +163,8 @@ SUMMARY_COLUMNS = (
     "outcome",
     "updated_at",
 )
+INSIGHT_SUMMARY_COLUMNS = ("win_probability", "health", "risk_count", "top_risk")
+"""What a deal list shows of each deal's latest insight (``deal_insights``; missing until scored)."""
 DETAIL_COLUMNS = (
     "probability",
     "loss_reason",
@@ -209,12 +213,14 @@ def summary_select(
         _u.c.name.label("owner_name"),
         _t.c.name.label("team_name"),
         (stage_since(dialect) if since is None else since).label("stage_since"),
+        *(_i.c[name] for name in INSIGHT_SUMMARY_COLUMNS),
         *extra,
     ).select_from(
         base.outerjoin(_a, _a.c.id == _o.c.account_id)
         .outerjoin(_u, _u.c.id == _o.c.owner_id)
         .outerjoin(_t, _t.c.id == _u.c.team_id)
         .outerjoin(_s, _s.c.name == _o.c.stage)
+        .outerjoin(_i, _i.c.opportunity_id == _o.c.id)
     )
 
 
@@ -234,6 +240,8 @@ def summary_sort_keys(since: sa.ColumnElement[date]) -> dict[str, Any]:
         "closed_date": _o.c.closed_date,
         "updated_at": _o.c.updated_at,
         "days_in_stage": (since, True),
+        "win_probability": _i.c.win_probability,
+        "risk_count": _i.c.risk_count,
     }
 
 

@@ -65,6 +65,8 @@ SORTABLE = (
     "forecast_category",
     "expected_close_date",
     "days_in_stage",
+    "win_probability",
+    "risk_count",
 )
 PERIODS = (("this_quarter", "This quarter"), ("next_quarter", "Next quarter"), ("custom", "Custom dates"))
 STATUSES = (
@@ -91,6 +93,10 @@ CSV_COLUMNS = (
     "created_date",
     "closed_date",
     "outcome",
+    "win_probability",
+    "health",
+    "risk_count",
+    "top_risk",
 )
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -335,6 +341,10 @@ def csv_row(deal: OpportunitySummary) -> list[object]:
         "" if deal.created_date is None else deal.created_date.isoformat(),
         "" if deal.closed_date is None else deal.closed_date.isoformat(),
         "" if deal.outcome is None else deal.outcome.value,
+        "" if deal.win_probability is None else round(deal.win_probability, 4),
+        deal.health or "",
+        "" if deal.risk_count is None else deal.risk_count,
+        _csv_text(deal.top_risk),
     ]
 
 
