@@ -91,7 +91,7 @@ class Opportunity(Out):
         description="The win model's probability (0-1) at the latest scoring run (`dealsight score`); null "
         "until the deal is scored. Never the deal's own `probability`, which is the user's or the CRM's."
     )
-    health: DealHealth | None = Field(description="What the deal's risks add up to at the latest scoring run.")
+    health: DealHealth | None = Field(description="What the deal's risks add up to when last scored.")
     risk_count: int | None = Field(description="How many risks the playbook found at the latest scoring run.")
     top_risk: str | None = Field(description="The most severe risk, in plain words.")
 

@@ -131,8 +131,9 @@ class OpportunityQuery(ListQuery):
     included); ``q`` looks for text in the deal's or its account's name (ignoring case). Sort by ``name``,
     ``account_name``, ``owner_name``, ``amount``, ``stage`` (the sales process order),
     ``forecast_category``, ``expected_close_date``, ``created_date``, ``closed_date``, ``updated_at``,
-    ``days_in_stage``, ``win_probability``, ``risk_count`` or ``id``; ``-field`` for descending. The default, ``-id`` (newest first), is answered
-    from the indexes alone; sorting by an unindexed field reads every matching deal (see docs/access.md).
+    ``days_in_stage``, ``win_probability``, ``risk_count`` or ``id``; ``-field`` for descending. The
+    default, ``-id`` (newest first), is answered from the indexes alone; sorting by an unindexed field reads
+    every matching deal (see docs/access.md).
     """
 
     status: DealStatus = DealStatus.OPEN
