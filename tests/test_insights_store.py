@@ -51,6 +51,7 @@ def _insight(deal_id: int, at: datetime, model_id: int | None, p: float | None) 
         "naive_bayes_probability": 0.4,
         "health": "at_risk",
         "risk_count": 1,
+        "top_severity": "high",
         "top_risk": "stalled",
         "risks": [{"rule_id": "stalled", "severity": "high", "risk": "stalled", "action": "act"}],
         "factors": {"for": [], "against": [{"feature": "stage_age_ratio", "label": "x", "weight": -0.4}]},
