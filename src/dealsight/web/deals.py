@@ -22,6 +22,7 @@ from dealsight.services.opportunities import (
     get_opportunity,
     set_qualification_answer,
 )
+from dealsight.services.insights import deal_insight
 from dealsight.services.records import invalid, require_write
 from dealsight.web.core import (
     PageRoute,
@@ -56,9 +57,12 @@ def _back_to_question(deal_id: int, question_id: int) -> Response:
 
 @router.get("/deals/{deal_id}")
 def deal_page(deal_id: int, request: Request, visitor: Visitor = Depends(current_visitor)) -> Response:
-    deal = get_opportunity(web_of(request).engine, visitor.scope, deal_id)
+    engine = web_of(request).engine
+    deal = get_opportunity(engine, visitor.scope, deal_id)
+    insight = deal_insight(engine, visitor.scope, deal_id)
     trail = record_trail(request, visitor, "opportunity", deal_id)
-    return render(request, "deal.html", {"deal": deal, "trail": trail, "answer_labels": ANSWER_LABELS})
+    context = {"deal": deal, "insight": insight, "trail": trail, "answer_labels": ANSWER_LABELS}
+    return render(request, "deal.html", context)
 
 
 def _answer_form(

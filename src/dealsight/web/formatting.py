@@ -7,6 +7,8 @@ en dash everywhere, so an empty field is visibly empty rather than blank.
 
 from __future__ import annotations
 
+import math
+
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -153,6 +155,18 @@ def history_value(value: str | None, field: object) -> str:
     return label(value) if kind == "forecast_category" else value
 
 
+def factor_value(value: object) -> str:
+    """An indicator's value as it reads beside a factor: whole numbers without decimals, shares of 0-1
+    left as they are (the label says what they are), flags as yes / no, missing as a dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return EMPTY
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.0f}" if value.is_integer() or abs(value) >= 10 else f"{value:.2f}"
+    return label(value) if isinstance(value, str) else str(value)
+
+
 @cache
 def templates(directory: Path) -> Jinja2Templates:
     """The pages' templates: autoescaped, strict about undefined names, with the filters above (one
@@ -177,6 +191,7 @@ def templates(directory: Path) -> Jinja2Templates:
         number=number,
         history_value=history_value,
         field_label=field_label,
+        factor_value=factor_value,
     )
     return Jinja2Templates(env=env)
 
