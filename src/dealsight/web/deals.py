@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from dealsight.errors import FieldProblem, NotFoundError, ValidationError
+from dealsight.services.insights import deal_insight
 from dealsight.services.opportunities import (
     ANSWERS,
     OpportunityDetail,
@@ -22,7 +23,6 @@ from dealsight.services.opportunities import (
     get_opportunity,
     set_qualification_answer,
 )
-from dealsight.services.insights import deal_insight
 from dealsight.services.records import invalid, require_write
 from dealsight.web.core import (
     PageRoute,

@@ -8,7 +8,6 @@ en dash everywhere, so an empty field is visibly empty rather than blank.
 from __future__ import annotations
 
 import math
-
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
