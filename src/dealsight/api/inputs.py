@@ -367,3 +367,11 @@ __all__ = [
     "UserParams",
     "UserUpdate",
 ]
+
+
+class RiskParams(Paging):
+    owner_id: QueryId | None = None
+    severity: Literal["high", "medium", "low"] | None = Field(
+        None, description="At least this severe: `high` only high risks, `medium` high and medium."
+    )
+    health: Literal["good", "watch", "at_risk"] | None = None

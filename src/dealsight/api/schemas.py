@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.responses import Response
@@ -394,3 +394,99 @@ class Health(BaseModel):
     schema_revision: str | None = None
     opportunities: int | None = None
     problem: str | None = None
+
+
+# deal intelligence -----------------------------------------------------------------------------------------
+Severity = Literal["high", "medium", "low"]
+
+
+class Risk(Out):
+    """A rule of the team's playbook that fired for the deal."""
+
+    rule_id: str = Field(description="The playbook rule's id.")
+    severity: Severity
+    risk: str = Field(description="The risk in plain words.")
+    action: str = Field(description="The suggested next action.")
+
+
+class Factor(Out):
+    """Something that moved the win probability."""
+
+    feature: str = Field(description="The indicator's name (see docs/indicators.md).")
+    label: str = Field(description="The indicator in plain words.")
+    value: float | str | None = Field(description="The indicator's value for this deal.")
+    weight: float = Field(
+        description="Its contribution in log-odds: positive for the deal, negative against."
+    )
+
+
+class ModelRef(Out):
+    id: int
+    kind: Literal["gradient_boosting", "stage_win_rates"] = Field(
+        description="`gradient_boosting`: learned from the team's closed deals; `stage_win_rates`: the "
+        "fallback when history is too thin."
+    )
+    trained_at: UtcDateTime
+    trained_as_of: UtcDateTime
+
+
+class DealInsight(Out):
+    """A deal's latest insight: the model's win probability beside the baselines and the deal's own
+    probability (the user's or the CRM's, which the model never overwrites)."""
+
+    opportunity_id: int
+    scored_at: UtcDateTime
+    model: ModelRef | None
+    win_probability: float | None
+    no_decision_probability: float | None = Field(description="Where the data keeps no decision apart.")
+    stage_win_rate: float | None = Field(description="Baseline: historical win rate of deals in this stage.")
+    crm_probability: float | None = Field(description="Baseline: the CRM's probability for this stage.")
+    naive_bayes_probability: float | None = Field(description="Baseline: a naive Bayes frequency model.")
+    manual_probability: float | None = Field(description="The deal's own probability (user or CRM).")
+    health: DealHealth
+    risks: list[Risk]
+    factors_for: list[Factor]
+    factors_against: list[Factor]
+    indicators: dict[str, float | str | None] = Field(description="The leading indicators, by name.")
+    trend: list[tuple[UtcDateTime, float | None]] = Field(
+        description="(scored at, win probability) of each scoring run, oldest first."
+    )
+
+
+class DealRisks(Out):
+    """An open deal and its risks at the latest scoring run."""
+
+    opportunity_id: int
+    name: str
+    owner_id: int | None
+    owner_name: str | None
+    stage: str
+    amount: Money | None
+    currency: str
+    win_probability: float | None
+    health: DealHealth
+    risks: list[Risk]
+
+
+class DealRisksPage(Page[DealRisks]):
+    pass
+
+
+class WinModel(Out):
+    """A version of the win model with its time-ordered evaluation against the baselines."""
+
+    id: int
+    kind: Literal["gradient_boosting", "stage_win_rates"]
+    active: bool
+    trained_at: UtcDateTime
+    trained_as_of: UtcDateTime = Field(description="Learned from the deals closed by this instant.")
+    outcomes: list[str]
+    features: list[str]
+    closed_deals: int
+    snapshots: int
+    note: str | None = Field(description="Why the fallback is used, or other caveats.")
+    evaluation: dict[str, Any] | None = Field(description="Metrics per method and stage; see docs.")
+
+
+class WinModels(Out):
+    items: list[WinModel]

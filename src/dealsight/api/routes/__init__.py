@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dealsight.api.routes import accounts, activities, audit, contacts, opportunities, people, tokens
+from dealsight.api.routes import (
+    accounts,
+    activities,
+    audit,
+    contacts,
+    insights,
+    opportunities,
+    people,
+    tokens,
+)
 from dealsight.api.routing import API_V1
 
 ROUTERS = (
     opportunities.router,
+    insights.router,
     accounts.router,
     contacts.router,
     activities.router,
@@ -24,6 +34,11 @@ TAGS = [
         "name": "opportunities",
         "description": "Deals: the pipeline list, a deal with its history, "
         "qualification answers and audit trail; creating and changing deals.",
+    },
+    {
+        "name": "insight",
+        "description": "Deal intelligence: a deal's win probability beside its baselines, risks with next "
+        "actions, factors and leading indicators; the deals at risk; the win model versions.",
     },
     {
         "name": "accounts",
