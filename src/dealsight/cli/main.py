@@ -11,7 +11,7 @@ import sys
 import typer
 
 from dealsight import __version__
-from dealsight.cli import accounts, db, demo, imports, pipeline, serve, users
+from dealsight.cli import accounts, db, demo, imports, insights, pipeline, serve, users
 from dealsight.cli.console import debug_enabled, err
 from dealsight.errors import DealsightError
 
@@ -30,6 +30,8 @@ app.add_typer(users.tokens_app, name="tokens")
 app.command("demo")(demo.demo_command)
 app.command("pipeline")(pipeline.pipeline_command)
 app.command("serve")(serve.serve_command)
+app.command("risks")(insights.risks_command)
+app.command("model")(insights.model_command)
 
 
 @app.command("version")
