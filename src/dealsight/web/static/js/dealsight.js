@@ -13,46 +13,137 @@
     return symbol + Math.round(value);
   }
 
+  var PALETTE = ["#2f5fb3", "#c2410c", "#15803d", "#7c3aed", "#64748b"];
+  var AXIS = { ticks: { color: "#374151" } };
+
+  // The amount-by-stage bar chart of the pipeline page (data: labels, amounts, counts, currency).
+  function amountBars(data) {
+    return {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: [{
+          label: "Amount (" + data.currency + ")",
+          data: data.amounts,
+          backgroundColor: "#2f5fb3",
+          hoverBackgroundColor: "#1d3f7a",
+          borderRadius: 3,
+          maxBarThickness: 48
+        }]
+      },
+      options: {
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: {
+              label: function (item) {
+                var count = data.counts[item.dataIndex];
+                return money(item.raw, data.currency) + " \u00b7 " + count + (count === 1 ? " deal" : " deals");
+              }
+            }
+          }
+        },
+        scales: {
+          x: { ticks: { color: "#374151" }, grid: { display: false } },
+          y: { beginAtZero: true, ticks: { color: "#374151", callback: function (v) { return money(v, data.currency); } } }
+        }
+      }
+    };
+  }
+
+  // Reliability: mean predicted probability against the observed win rate per bin, one line per method,
+  // with the diagonal of perfect calibration (data: series [{label, points: [[x, y], ...]}]).
+  function reliability(data) {
+    var datasets = data.series.map(function (series, i) {
+      return {
+        label: series.label,
+        data: series.points.map(function (p) { return { x: p[0], y: p[1] }; }),
+        borderColor: PALETTE[i % PALETTE.length],
+        backgroundColor: PALETTE[i % PALETTE.length],
+        showLine: true,
+        pointRadius: 3
+      };
+    });
+    datasets.push({
+      label: "Perfect calibration",
+      data: [{ x: 0, y: 0 }, { x: 1, y: 1 }],
+      borderColor: "#9ca3af",
+      borderDash: [4, 4],
+      pointRadius: 0,
+      showLine: true
+    });
+    var percent = function (v) { return Math.round(v * 100) + "%"; };
+    return {
+      type: "scatter",
+      data: { datasets: datasets },
+      options: {
+        scales: {
+          x: { min: 0, max: 1, title: { display: true, text: "Predicted chance to win" }, ticks: { callback: percent } },
+          y: { min: 0, max: 1, title: { display: true, text: "Share actually won" }, ticks: { callback: percent } }
+        }
+      }
+    };
+  }
+
+  // Bars of plain numbers, one or more series (data: labels, series [{label, values}], horizontal, unit).
+  function bars(data) {
+    return {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: data.series.map(function (series, i) {
+          return { label: series.label, data: series.values, backgroundColor: PALETTE[i % PALETTE.length], borderRadius: 3 };
+        })
+      },
+      options: {
+        indexAxis: data.horizontal ? "y" : "x",
+        plugins: { legend: { display: data.series.length > 1 } },
+        scales: { x: AXIS, y: AXIS }
+      }
+    };
+  }
+
+  // A waterfall: floating bars from each step's start to its end (data: labels, steps [[from, to]], currency).
+  function waterfall(data) {
+    return {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: [{
+          label: "Amount (" + data.currency + ")",
+          data: data.steps,
+          backgroundColor: data.steps.map(function (s, i) {
+            if (i === 0 || i === data.steps.length - 1) return "#2f5fb3";
+            return s[1] >= s[0] ? "#15803d" : "#b91c1c";
+          }),
+          borderRadius: 2
+        }]
+      },
+      options: {
+        plugins: {
+          legend: { display: false },
+          tooltip: { callbacks: { label: function (item) { var s = item.raw; return money(s[1] - s[0], data.currency); } } }
+        },
+        scales: {
+          x: AXIS,
+          y: { ticks: { color: "#374151", callback: function (v) { return money(v, data.currency); } } }
+        }
+      }
+    };
+  }
+
+  var KINDS = { amounts: amountBars, reliability: reliability, bars: bars, waterfall: waterfall };
+
   function drawCharts(root) {
     if (typeof window.Chart === "undefined") return;
     root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       if (charts.has(canvas)) return;
       var data = JSON.parse(canvas.getAttribute("data-chart"));
-      var chart = new window.Chart(canvas, {
-        type: "bar",
-        data: {
-          labels: data.labels,
-          datasets: [{
-            label: "Amount (" + data.currency + ")",
-            data: data.amounts,
-            backgroundColor: "#2f5fb3",
-            hoverBackgroundColor: "#1d3f7a",
-            borderRadius: 3,
-            maxBarThickness: 48
-          }]
-        },
-        options: {
-          responsive: true,
-          maintainAspectRatio: false,
-          animation: false,
-          plugins: {
-            legend: { display: false },
-            tooltip: {
-              callbacks: {
-                label: function (item) {
-                  var count = data.counts[item.dataIndex];
-                  return money(item.raw, data.currency) + " \u00b7 " + count + (count === 1 ? " deal" : " deals");
-                }
-              }
-            }
-          },
-          scales: {
-            x: { ticks: { color: "#374151" }, grid: { display: false } },
-            y: { beginAtZero: true, ticks: { color: "#374151", callback: function (v) { return money(v, data.currency); } } }
-          }
-        }
-      });
-      charts.set(canvas, chart);
+      var config = (KINDS[data.kind] || amountBars)(data);
+      config.options.responsive = true;
+      config.options.maintainAspectRatio = false;
+      config.options.animation = false;
+      charts.set(canvas, new window.Chart(canvas, config));
     });
   }
 
