@@ -268,6 +268,13 @@ def _rows(current: pd.DataFrame, previous: pd.DataFrame) -> list[VelocityRow]:
     return sorted(rows, key=lambda r: (r.currency, -(r.current.velocity_per_day or 0.0), r.group))
 
 
+def check_group_by(group_by: str | None) -> None:
+    """:class:`ValidationError` unless ``group_by`` is ``None`` or one of :data:`GROUPINGS`."""
+    if group_by is not None and group_by not in GROUPINGS:
+        message = f"cannot break velocity down by {group_by!r}; expected one of: {', '.join(GROUPINGS)}"
+        raise ValidationError(message, [FieldProblem("by", message)])
+
+
 def pipeline_velocity(
     deals: pd.DataFrame,
     history: pd.DataFrame,
@@ -282,9 +289,7 @@ def pipeline_velocity(
 
     :class:`InsufficientDataError` when no deal existed by ``as_of``.
     """
-    if group_by is not None and group_by not in GROUPINGS:
-        message = f"cannot break velocity down by {group_by!r}; expected one of: {', '.join(GROUPINGS)}"
-        raise ValidationError(message, [FieldProblem("by", message)])
+    check_group_by(group_by)
     qualifying = process.qualifying_stages(qualifying_stage)
     window = Window.ending(as_of, window_days)
     earlier = window.previous()
@@ -414,6 +419,7 @@ __all__ = [
     "VelocityRow",
     "VelocityTerms",
     "Window",
+    "check_group_by",
     "outcome_breakdown",
     "pipeline_velocity",
 ]

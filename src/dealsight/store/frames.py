@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from dealsight.analytics.replay import HISTORY_COLUMNS, OPPORTUNITY_COLUMNS
 from dealsight.domain.enums import Outcome
+from dealsight.domain.names import name_key
 from dealsight.store import schema
 
 
@@ -110,3 +111,37 @@ def team_names(conn: sa.Connection) -> list[str]:
     return [
         str(n) for n in conn.execute(sa.select(schema.teams.c.name).order_by(schema.teams.c.name)).scalars()
     ]
+
+
+def deal_attributes(conn: sa.Connection, owner_ids: Iterable[int] | None = None) -> pd.DataFrame:
+    """What deals are grouped by besides owner and team: ``id``, ``currency``, ``product``, ``source`` and
+    the ``segment`` of the deal's account (missing without an account); optionally by owner."""
+    o, a = schema.opportunities, schema.accounts
+    query = (
+        sa.select(o.c.id, o.c.currency, o.c.product, o.c.source, a.c.segment)
+        .select_from(o.outerjoin(a, o.c.account_id == a.c.id))
+        .order_by(o.c.id)
+    )
+    if owner_ids is not None:
+        query = query.where(o.c.owner_id.in_(list(owner_ids)))
+    return _frame(conn, query, ["id", "currency", "product", "source", "segment"])
+
+
+def user_names(conn: sa.Connection) -> dict[int, str]:
+    """Every user's name by id."""
+    u = schema.users
+    return {int(user_id): str(name) for user_id, name in conn.execute(sa.select(u.c.id, u.c.name))}
+
+
+def users_named(conn: sa.Connection, name: str) -> list[int]:
+    """The users called ``name`` (compared by :func:`~dealsight.domain.names.name_key`), by id."""
+    u = schema.users
+    query = sa.select(u.c.id).where(u.c.name_key == name_key(name)).order_by(u.c.id)
+    return [int(i) for i in conn.execute(query).scalars()]
+
+
+def account_segments(conn: sa.Connection) -> list[str]:
+    """The segments accounts are in, in alphabetical order."""
+    a = schema.accounts
+    query = sa.select(a.c.segment).where(a.c.segment.is_not(None)).distinct().order_by(a.c.segment)
+    return [str(s) for s in conn.execute(query).scalars()]
