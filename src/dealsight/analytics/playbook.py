@@ -53,7 +53,7 @@ import pandas as pd
 import yaml
 
 from dealsight.analytics.rule_expressions import FUNCTIONS, Expression, compile_expression, suggestion
-from dealsight.analytics.rule_templates import Template, compile_template
+from dealsight.analytics.rule_templates import Rendered, Template, compile_template
 from dealsight.analytics.rule_values import Definition, Kind, Scope
 from dealsight.errors import FieldProblem, ValidationError
 
@@ -373,75 +373,105 @@ def _default(known: frozenset[str]) -> Playbook:
 def assess(
     playbook: Playbook, indicators: pd.DataFrame, *, limit_per_deal: int | None = None
 ) -> pd.DataFrame:
-    """The risks the playbook finds in ``indicators`` (one row per deal and as-of date, the columns the
-    rules read; a column the frame lacks is unknown everywhere), one row per risk: :data:`RISK_COLUMNS`,
-    ordered by deal, as-of, severity (high first) and rule order. ``limit_per_deal`` keeps the first N
-    risks of each deal and as-of date."""
+    """The risks the playbook finds in ``indicators``, one row per risk (:data:`RISK_COLUMNS`).
+
+    ``indicators`` holds one row per deal and as-of date with the columns the rules read (a column it
+    lacks is unknown everywhere). The risks are ordered by deal, as-of, severity (high first) and the
+    rule's place in the playbook; ``limit_per_deal`` keeps the first N of each deal and as-of date.
+    ``rule_id``, ``severity`` (ordered: high > medium > low), ``risk`` and ``action`` are categoricals:
+    the same texts recur over many deals, and a categorical holds each once.
+    """
     lacking = [c for c in ("opportunity_id", "as_of") if c not in indicators.columns]
     if lacking:
-        raise ValidationError(
-            f"the indicator frame lacks {', '.join(lacking)}", [FieldProblem(c, "missing") for c in lacking]
-        )
+        problems = [FieldProblem(c, "missing") for c in lacking]
+        raise ValidationError(f"the indicator frame lacks {', '.join(lacking)}", problems)
     if limit_per_deal is not None and limit_per_deal < 1:
         raise ValidationError(
             "limit_per_deal must be at least 1", [FieldProblem("limit_per_deal", "at least 1")]
         )
     scope = Scope(indicators, cast(dict[str, Definition], dict(playbook.definitions)))
-    found_rows: list[npt.NDArray[np.intp]] = []
-    found_rules: list[npt.NDArray[np.intp]] = []
-    risks: list[npt.NDArray[np.object_]] = []
-    actions: list[npt.NDArray[np.object_]] = []
-    for number, rule in enumerate(playbook.rules):
+    found = _Found()
+    numbered = sorted(enumerate(playbook.rules), key=lambda nr: (SEVERITIES.index(nr[1].severity), nr[0]))
+    for number, rule in numbered:  # most severe first: a stable sort by deal then keeps this order
         try:
             mask = rule.condition.holds(scope)
         except ValidationError as exc:
-            path, where = f"rules.{rule.id}.when", f"rule '{rule.id}'"
-            message = f"{playbook.source}: {where}: when: {exc.message}"
-            raise ValidationError(message, [FieldProblem(path, message)]) from None
+            message = f"{playbook.source}: rule '{rule.id}': when: {exc.message}"
+            raise ValidationError(message, [FieldProblem(f"rules.{rule.id}.when", message)]) from None
         if rule.stages:
             mask &= scope.among("stage", rule.stages)
         rows = np.flatnonzero(mask)
-        if not len(rows):
-            continue
-        found_rows.append(rows)
-        found_rules.append(np.full(len(rows), number, dtype=np.intp))
-        risks.append(rule.risk_template.render(scope, rows))
-        actions.append(rule.action_template.render(scope, rows))
-    if not found_rows:
-        return _risk_frame(indicators, np.zeros(0, np.intp), np.zeros(0, np.intp), playbook, [], [])
-    rows = np.concatenate(found_rows)
-    rules = np.concatenate(found_rules)
-    order = _risk_order(indicators, rows, rules, playbook, limit_per_deal)
-    return _risk_frame(
-        indicators,
-        rows[order],
-        rules[order],
-        playbook,
-        [np.concatenate(risks)[order]],
-        [np.concatenate(actions)[order]],
-    )
+        if len(rows):
+            found.add(
+                number, rows, rule.risk_template.render(scope, rows), rule.action_template.render(scope, rows)
+            )
+    return found.frame(indicators, playbook, limit_per_deal)
+
+
+class _Found:
+    """The risks found, rule by rule: rows, rule numbers and codes into one vocabulary of texts."""
+
+    def __init__(self) -> None:
+        self.rows: list[npt.NDArray[np.intp]] = []
+        self.rules: list[npt.NDArray[np.intp]] = []
+        self.risks: list[npt.NDArray[np.intp]] = []
+        self.actions: list[npt.NDArray[np.intp]] = []
+        self.vocabulary: dict[str, int] = {}
+
+    def add(self, number: int, rows: npt.NDArray[np.intp], risk: Rendered, action: Rendered) -> None:
+        self.rows.append(rows)
+        self.rules.append(np.full(len(rows), number, dtype=np.intp))
+        self.risks.append(self._codes(risk))
+        self.actions.append(self._codes(action))
+
+    def _codes(self, rendered: Rendered) -> npt.NDArray[np.intp]:
+        words = self.vocabulary
+        lookup = np.array([words.setdefault(t, len(words)) for t in rendered.texts], dtype=np.intp)
+        return lookup[rendered.codes]
+
+    def frame(self, indicators: pd.DataFrame, playbook: Playbook, limit: int | None) -> pd.DataFrame:
+        def joined(parts: list[npt.NDArray[np.intp]]) -> npt.NDArray[np.intp]:
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
+
+        rows, rules = joined(self.rows), joined(self.rules)
+        order = _risk_order(indicators, rows, limit)
+        rows, rules = rows[order], rules[order]
+        severity = np.array([SEVERITIES.index(r.severity) for r in playbook.rules] or [0], dtype=np.intp)
+        texts = _index(list(self.vocabulary))
+        return pd.DataFrame(
+            {
+                "opportunity_id": indicators["opportunity_id"].iloc[rows].reset_index(drop=True),
+                "as_of": indicators["as_of"].iloc[rows].reset_index(drop=True),
+                "rule_id": pd.Categorical.from_codes(
+                    rules, categories=_index([r.id for r in playbook.rules])
+                ),
+                "severity": pd.Categorical.from_codes(
+                    severity[rules], categories=_index(SEVERITIES), ordered=True
+                ),
+                "risk": pd.Categorical.from_codes(joined(self.risks)[order], categories=texts),
+                "action": pd.Categorical.from_codes(joined(self.actions)[order], categories=texts),
+            }
+        )
+
+
+def _index(texts: Collection[str]) -> pd.Index[str]:
+    return pd.Index(list(texts), dtype="str")
 
 
 def _risk_order(
-    indicators: pd.DataFrame,
-    rows: npt.NDArray[np.intp],
-    rules: npt.NDArray[np.intp],
-    playbook: Playbook,
-    limit: int | None,
+    indicators: pd.DataFrame, rows: npt.NDArray[np.intp], limit: int | None
 ) -> npt.NDArray[np.intp]:
-    """Positions of the risks in their order (deal, as-of, severity, rule), at most ``limit`` per row."""
-    flagged, inverse = np.unique(rows, return_inverse=True)
-    deal = _sort_codes(indicators["opportunity_id"].iloc[flagged])
-    as_of = _sort_codes(indicators["as_of"].iloc[flagged])
-    rank = np.empty(len(flagged), dtype=np.int64)
-    rank[np.lexsort((as_of, deal))] = np.arange(len(flagged))
-    severity = np.array([SEVERITIES.index(r.severity) for r in playbook.rules], dtype=np.int64)
-    key = (rank[inverse] * len(SEVERITIES) + severity[rules]) * len(playbook.rules) + rules
+    """Positions of the risks ordered by deal and as-of, keeping the order they were found in (severity,
+    rule) within a row; at most ``limit`` per row."""
+    deal = _sort_codes(indicators["opportunity_id"])
+    as_of = _sort_codes(indicators["as_of"])
+    row_key = deal.astype(np.int64) * (int(as_of.max(initial=-1)) + 2) + (as_of + 1)
+    key = row_key[rows]
     order = np.argsort(key, kind="stable")
     if limit is None:
         return order
-    place = rank[inverse][order]
-    starts = np.r_[True, place[1:] != place[:-1]]
+    place = key[order]
+    starts = np.r_[True, place[1:] != place[:-1]] if len(place) else np.zeros(0, dtype=bool)
     group_start = np.maximum.accumulate(np.where(starts, np.arange(len(place)), 0))
     return order[np.arange(len(place)) - group_start < limit]
 
@@ -453,29 +483,6 @@ def _sort_codes(values: pd.Series) -> npt.NDArray[np.intp]:
     except TypeError:
         codes, _ = pd.factorize(values.astype(str), sort=True)
     return np.asarray(codes, dtype=np.intp)
-
-
-def _risk_frame(
-    indicators: pd.DataFrame,
-    rows: npt.NDArray[np.intp],
-    rules: npt.NDArray[np.intp],
-    playbook: Playbook,
-    risks: list[npt.NDArray[np.object_]],
-    actions: list[npt.NDArray[np.object_]],
-) -> pd.DataFrame:
-    ids = np.array([r.id for r in playbook.rules] or [""], dtype=object)
-    severities = np.array([str(r.severity) for r in playbook.rules] or [""], dtype=object)
-    empty = np.zeros(0, dtype=object)
-    return pd.DataFrame(
-        {
-            "opportunity_id": indicators["opportunity_id"].iloc[rows].reset_index(drop=True),
-            "as_of": indicators["as_of"].iloc[rows].reset_index(drop=True),
-            "rule_id": pd.array(ids[rules], dtype="str"),
-            "severity": pd.array(severities[rules], dtype="str"),
-            "risk": pd.array(risks[0] if risks else empty, dtype="str"),
-            "action": pd.array(actions[0] if actions else empty, dtype="str"),
-        }
-    )
 
 
 __all__ = [

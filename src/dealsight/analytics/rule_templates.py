@@ -12,8 +12,8 @@ indicators of the deal. Decisions:
   (a definition such as ``large_deal``) reads ``yes``/``no``.
 * **Rendered for many rows at once, formatted once per distinct text.** The rows a rule fires on are
   grouped by the combination of their field values (factorised codes), each combination is formatted once
-  in Python, and the texts are taken back per row. A risk over 300,000 deals typically formats a few
-  thousand strings; the rows share the string objects.
+  in Python; each row keeps a code into those texts (:class:`Rendered`), so a risk over 300,000 deals
+  formats a few thousand strings and copies none.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from dealsight.analytics.rule_values import Categories, Number, Scope, Truth, Va
 from dealsight.errors import ValidationError
 
 UNKNOWN = "unknown"
-ObjectArray = npt.NDArray[np.object_]
 
 
 @dataclass(frozen=True)
@@ -56,12 +55,12 @@ class Template:
     def __str__(self) -> str:
         return self.text
 
-    def render(self, scope: Scope, rows: npt.NDArray[np.intp]) -> ObjectArray:
-        """The text for each of ``rows`` (positions in the scope's frame)."""
+    def render(self, scope: Scope, rows: npt.NDArray[np.intp]) -> Rendered:
+        """The text for each of ``rows`` (positions in the scope's frame), as codes into distinct texts."""
         fields = [p for p in self.pieces if isinstance(p, Field)]
         if not fields:
             constant = "".join(p for p in self.pieces if isinstance(p, str))
-            return np.full(len(rows), constant, dtype=object)
+            return Rendered(np.zeros(len(rows), dtype=np.intp), [constant])
         codes: list[npt.NDArray[np.intp]] = []
         shown: list[list[str]] = []
         key = np.zeros(len(rows), dtype=np.int64)
@@ -74,19 +73,26 @@ class Template:
         groups = key.astype(np.intp)
         first = np.empty(int(groups.max()) + 1 if len(groups) else 0, dtype=np.intp)
         first[groups[::-1]] = np.arange(len(groups) - 1, -1, -1)
-        at_first = [c[first].tolist() for c in codes]
-        combinations = np.empty(len(first), dtype=object)
-        for g in range(len(first)):
-            parts: list[str] = []
-            i = 0
-            for piece in self.pieces:
-                if isinstance(piece, str):
-                    parts.append(piece)
-                else:
-                    parts.append(shown[i][at_first[i][g]])
-                    i += 1
-            combinations[g] = "".join(parts)
-        return np.asarray(combinations[groups], dtype=object)
+        pattern = "".join(
+            p.replace("{", "{{").replace("}", "}}") if isinstance(p, str) else "{}" for p in self.pieces
+        )
+        columns = [
+            [texts[c] for c in field_codes[first].tolist()]
+            for field_codes, texts in zip(codes, shown, strict=True)
+        ]
+        texts = [pattern.format(*values) for values in zip(*columns, strict=True)]
+        return Rendered(groups, texts)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """Texts for many rows: per row a code into ``texts`` (each distinct text once)."""
+
+    codes: npt.NDArray[np.intp]
+    texts: list[str]
+
+    def to_list(self) -> list[str]:
+        return [self.texts[c] for c in self.codes.tolist()]
 
 
 def _at(values: object, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.generic]:
@@ -189,4 +195,4 @@ def _spec_works(spec: str) -> bool:
     return False
 
 
-__all__ = ["UNKNOWN", "Field", "Template", "compile_template", "format_number", "format_text"]
+__all__ = ["UNKNOWN", "Field", "Rendered", "Template", "compile_template", "format_number", "format_text"]
