@@ -111,7 +111,7 @@ def _selection(filters: DealFilters) -> str:
 
 # velocity ------------------------------------------------------------------------------------------------
 def _terms_rows(now: VelocityTerms, before: VelocityTerms, currency: str) -> list[tuple[str, str, str]]:
-    return [
+    rows = [
         ("qualified deals (open at the end)", f"{now.qualified_deals:,}", f"{before.qualified_deals:,}"),
         (
             "average won amount",
@@ -122,6 +122,14 @@ def _terms_rows(now: VelocityTerms, before: VelocityTerms, currency: str) -> lis
         ("average cycle (days, won deals)", _days(now.average_cycle_days), _days(before.average_cycle_days)),
         ("closed: won / lost / no decision", _counts(now), _counts(before)),
     ]
+    if now.open_stage_unknown or before.open_stage_unknown:
+        unknown = (
+            "open, stage not recorded (not qualified)",
+            f"{now.open_stage_unknown:,}",
+            f"{before.open_stage_unknown:,}",
+        )
+        rows.insert(1, unknown)
+    return rows
 
 
 def _counts(terms: VelocityTerms) -> str:
@@ -132,10 +140,6 @@ def _velocity_notes(report: Velocity) -> list[str]:
     notes = []
     for row in report.overall:
         now, unit = row.current, f" ({row.currency})" if len(report.overall) > 1 else ""
-        if now.open_stage_unknown:
-            notes.append(
-                f"{now.open_stage_unknown:,} open deals had no recorded stage{unit}: not counted as qualified"
-            )
         if now.won_without_amount:
             notes.append(
                 f"{now.won_without_amount:,} won deals have no amount{unit}: left out of the average"
@@ -249,16 +253,12 @@ def _show_funnel(funnel: Funnel, filters: DealFilters) -> None:
             f"{stage.no_decision_here:,}",
         )
     table.add_section()
-    table.add_row(
-        "won",
-        f"{funnel.won:,}",
-        "",
-        "",
-        f"{funnel.still_open:,}",
-        f"{funnel.lost:,}",
-        f"{funnel.no_decision:,}",
-    )
+    table.add_row("won", f"{funnel.won:,}", style="bold")
     out.print(table)
+    out.print(
+        f"{funnel.deals:,} deals: {funnel.won:,} won, {funnel.lost:,} lost, "
+        f"{funnel.no_decision:,} no decision, {funnel.still_open:,} still open"
+    )
     out.print("a deal that skipped a stage counts as having passed it when it reached a later one")
     if funnel.furthest_stage_unknown:
         out.print(
