@@ -256,8 +256,10 @@ class Comparison(Node):
         a, b = self.left.evaluate(scope), self.right.evaluate(scope)
         textual = [isinstance(v, Text | Categories) for v in (a, b)]
         if any(isinstance(v, Text) or (isinstance(v, Categories) and not v.empty) for v in (a, b)):
-            if not all(textual) or self.order not in ("==", "!="):
-                raise ValidationError(f"'{self.text}' compares text with a number or orders text")
+            if self.order not in ("==", "!="):
+                raise ValidationError(f"'{self.text}': text cannot be ordered, only tested with ==, != or in")
+            if not all(textual):
+                raise ValidationError(f"'{self.text}' compares text with a number")
             equal = _text_equal(a, b)
             return equal if self.order == "==" else Truth(equal.false, equal.true)
         x, y = as_number(a, self.left.text), as_number(b, self.right.text)
@@ -391,13 +393,13 @@ def compile_expression(text: str, names: Mapping[str, Kind]) -> Expression:
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        where = f" at column {exc.offset}" if exc.offset else ""
+        where = f" at column {exc.offset}" if exc.offset and exc.offset <= len(source) else " at the end"
         raise ValidationError(f"not a valid expression{where}: {exc.msg}") from None
     except (RecursionError, MemoryError, ValueError):
         raise ValidationError("the expression is too complex") from None
     root = _Compiler(source, names).node(tree.body, 0)
     if root.kind == "text":
-        raise ValidationError(f"'{source}' is a text, not a condition")
+        raise ValidationError(f"{source} is a text, not a condition")
     return Expression(source, root)
 
 
@@ -461,13 +463,13 @@ class _Compiler:
     def condition(self, tree: ast.expr, depth: int) -> Node:
         node = self.node(tree, depth)
         if node.kind == "text":
-            raise ValidationError(f"'{node.text}' is a text, not a condition")
+            raise ValidationError(f"{node.text} is a text, not a condition")
         return node
 
     def number(self, tree: ast.expr, depth: int) -> Node:
         node = self.node(tree, depth)
         if node.kind == "text":
-            raise ValidationError(f"'{node.text}' is a text, not a number")
+            raise ValidationError(f"{node.text} is a text, not a number")
         return node
 
     def unary(self, tree: ast.UnaryOp, text: str, depth: int) -> Node:
