@@ -98,10 +98,11 @@ def _change(value: float | None) -> str:
     return "-" if value is None else f"{value:+.1%}"
 
 
-def _table(title: str, *columns: str) -> Table:
+def _table(title: str, *columns: str, labels: int = 1) -> Table:
+    """A table whose first ``labels`` columns are text (left) and the others figures (right)."""
     table = Table(title=title, title_justify="left")
     for index, column in enumerate(columns):
-        table.add_column(column, justify="left" if index == 0 else "right")
+        table.add_column(column, justify="left" if index < labels else "right")
     return table
 
 
@@ -308,7 +309,8 @@ def _show_durations(durations: StageDurations, filters: DealFilters) -> None:
     out.print(f"[bold]Days in each stage{_selection(filters)} as of {durations.as_of}[/]{ended}")
     first = ("stage", "segment") if durations.by_segment else ("stage",)
     columns = ("spells", "median", "upper quartile", "won", "not won", "still open")
-    table = _table("completed spells; won / not won / still open: median days (spells)", *first, *columns)
+    title = "completed spells; won / not won / still open: median days (spells)"
+    table = _table(title, *first, *columns, labels=len(first))
     for row in durations.stages:
         if durations.by_segment and row.segment == ALL:
             table.add_section()
