@@ -11,7 +11,7 @@ import sys
 import typer
 
 from dealsight import __version__
-from dealsight.cli import accounts, db, demo, imports, insights, pipeline, serve, users
+from dealsight.cli import accounts, db, demo, imports, insights, pipeline, serve, users, velocity
 from dealsight.cli.console import debug_enabled, err
 from dealsight.errors import DealsightError
 
@@ -32,6 +32,11 @@ app.command("pipeline")(pipeline.pipeline_command)
 app.command("serve")(serve.serve_command)
 app.command("risks")(insights.risks_command)
 app.command("model")(insights.model_command)
+app.command("velocity")(velocity.velocity_command)
+app.command("funnel")(velocity.funnel_command)
+app.command("stage-durations")(velocity.stage_durations_command)
+app.command("win-loss")(velocity.win_loss_command)
+app.command("pipeline-changes")(velocity.changes_command)
 
 
 @app.command("version")
