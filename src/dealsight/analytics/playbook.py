@@ -226,7 +226,7 @@ def _definitions(
     texts: dict[str, str] = {name: e.text for name, e in (base.definitions.items() if base else ())}
     if raw is not None and not isinstance(raw, dict):
         problems.add("define", "define", "expected a mapping of names to expressions")
-    for name, text in cast(dict[object, object], raw or {}).items():
+    for name, text in cast(dict[object, object], raw if isinstance(raw, dict) else {}).items():
         where = f"definition '{name}'"
         if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
             problems.add(f"define.{name}", where, "a name is letters, digits and underscores")

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from dealsight.analytics.rule_expressions import BOOLEANS, suggestion
+from dealsight.analytics.rule_expressions import suggestion
 from dealsight.analytics.rule_values import Categories, Number, Scope, Truth, Value
 from dealsight.errors import ValidationError
 
@@ -174,8 +174,6 @@ def compile_template(text: str, names: Collection[str]) -> Template:
         if name not in names:
             hint = suggestion(name, names)
             raise ValidationError(f"unknown indicator '{{{name}}}'{hint}")
-        if name in BOOLEANS:
-            raise ValidationError(f"'{{{name}}}' is not an indicator")
         spec = spec or ""
         if "{" in spec:
             raise ValidationError(f"'{{{name}:{spec}}}': nested fields are not supported")
