@@ -130,6 +130,7 @@ def test_in_and_not_in_on_text_and_numbers() -> None:
     assert truth("stage not in ('Proposal',)", stage=stage) == [False, True, True, None]
     assert truth("x in [1, 2.5]", x=[1.0, 2.5, 3.0, NAN]) == [True, True, False, None]
     assert truth("x not in [1]", x=[1.0, 2.5, 3.0, NAN]) == [False, True, True, None]
+    assert truth("x in [-1, +2.5]", x=[-1.0, 2.5, 1.0, NAN]) == [True, True, False, None]
 
 
 def test_two_text_columns_compare_row_by_row() -> None:

@@ -9,9 +9,9 @@ A rule's ``when`` is a small expression over a deal's indicators, for example
   list of literals and the functions of :data:`FUNCTIONS`. Anything else (attributes, subscripts, other
   calls, lambdas, comprehensions, ``is``, ``**``...) is refused with what to write instead. The tree is
   turned into our own nodes; nothing of the text is ever executed.
-* **Vectorised.** A node evaluates to a whole column: numbers as float64 arrays (NaN = unknown), text
-  columns factorised once (codes + labels, so comparing 1,000,000 stage names with ``'Proposal'`` compares
-  a handful of labels), conditions as a pair of boolean arrays.
+* **Vectorised** (:mod:`.rule_nodes`). A node evaluates to a whole column: numbers as float64 arrays
+  (NaN = unknown), text columns factorised once (codes + labels, so comparing 1,000,000 stage names with
+  ``'Proposal'`` compares a handful of labels), conditions as a pair of boolean arrays.
 * **Unknown is not false (three-valued logic, as in SQL).** A comparison with an unknown value is unknown;
   ``not`` of unknown is unknown; ``false and unknown`` is false, ``true or unknown`` is true. A rule fires
   only where its condition is *known* to be true, so a missing indicator never raises a risk by itself and
@@ -33,27 +33,26 @@ from __future__ import annotations
 
 import ast
 import difflib
-import operator
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from dealsight.analytics.rule_values import (
-    Categories,
-    Kind,
-    Number,
-    Scope,
-    Text,
-    Truth,
-    Value,
-    as_number,
-    as_truth,
-    broadcast,
-    is_missing,
+from dealsight.analytics.rule_nodes import (
+    Arithmetic,
+    Comparison,
+    Constant,
+    Function,
+    Logic,
+    Membership,
+    Name,
+    Negative,
+    Node,
+    Not,
+    Order,
 )
+from dealsight.analytics.rule_values import Kind, Scope, Value, as_truth, broadcast
 from dealsight.errors import ValidationError
 
 FUNCTIONS: Mapping[str, tuple[int, int | None]] = {
@@ -85,12 +84,7 @@ _NOT_ALLOWED: Mapping[type[ast.AST], str] = {
     ast.Starred: "'*' unpacking is not allowed",
     ast.Await: "'await' is not allowed",
 }
-_ARITHMETIC: Mapping[type[ast.operator], tuple[str, Callable[[object, object], object]]] = {
-    ast.Add: ("+", operator.add),
-    ast.Sub: ("-", operator.sub),
-    ast.Mult: ("*", operator.mul),
-    ast.Div: ("/", operator.truediv),
-}
+_ARITHMETIC: Mapping[type[ast.operator], str] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _OPERATOR_HINTS: Mapping[type[ast.operator], str] = {
     ast.BitAnd: "'&' is not allowed; write 'and'",
     ast.BitOr: "'|' is not allowed; write 'or'",
@@ -98,7 +92,6 @@ _OPERATOR_HINTS: Mapping[type[ast.operator], str] = {
     ast.Mod: "'%' is not allowed",
     ast.FloorDiv: "'//' is not allowed; write '/'",
 }
-Order = Literal["<", "<=", ">", ">=", "==", "!="]
 _ORDERS: Mapping[type[ast.cmpop], Order] = {
     ast.Lt: "<",
     ast.LtE: "<=",
@@ -107,249 +100,6 @@ _ORDERS: Mapping[type[ast.cmpop], Order] = {
     ast.Eq: "==",
     ast.NotEq: "!=",
 }
-_TRUE_WHERE: Mapping[Order, tuple[Callable[..., object], Callable[..., object]]] = {
-    # (where the comparison is true, where it is false): both false wherever a side is NaN
-    "<": (np.less, np.greater_equal),
-    "<=": (np.less_equal, np.greater),
-    ">": (np.greater, np.less_equal),
-    ">=": (np.greater_equal, np.less),
-    "==": (np.equal, lambda a, b: np.less(a, b) | np.greater(a, b)),
-    "!=": (lambda a, b: np.less(a, b) | np.greater(a, b), np.equal),
-}
-
-
-class Node:
-    """A checked piece of an expression: its source text (for messages) and its kind as far as the text
-    alone tells (``any`` for a name of the frame)."""
-
-    text: str
-    kind: Kind
-
-    def evaluate(self, scope: Scope) -> Value:
-        raise NotImplementedError
-
-    def children(self) -> tuple[Node, ...]:
-        return ()
-
-    def names(self) -> Iterator[str]:
-        for child in self.children():
-            yield from child.names()
-
-
-@dataclass(frozen=True, eq=False)
-class Constant(Node):
-    text: str
-    value: float | str | bool
-
-    @property
-    def kind(self) -> Kind:  # type: ignore[override]
-        if isinstance(self.value, bool):
-            return "truth"
-        return "text" if isinstance(self.value, str) else "number"
-
-    def evaluate(self, scope: Scope) -> Value:
-        if isinstance(self.value, bool):
-            return Truth(self.value, not self.value)
-        if isinstance(self.value, str):
-            return Text(self.value)
-        return Number(float(self.value))
-
-
-@dataclass(frozen=True, eq=False)
-class Name(Node):
-    text: str
-    kind: Kind
-
-    def evaluate(self, scope: Scope) -> Value:
-        return scope.value(self.text)
-
-    def names(self) -> Iterator[str]:
-        yield self.text
-
-
-@dataclass(frozen=True, eq=False)
-class Negative(Node):
-    text: str
-    operand: Node
-    kind: Kind = "number"
-
-    def children(self) -> tuple[Node, ...]:
-        return (self.operand,)
-
-    def evaluate(self, scope: Scope) -> Value:
-        return Number(-as_number(self.operand.evaluate(scope), self.operand.text))
-
-
-@dataclass(frozen=True, eq=False)
-class Arithmetic(Node):
-    text: str
-    symbol: str
-    left: Node
-    right: Node
-    kind: Kind = "number"
-
-    def children(self) -> tuple[Node, ...]:
-        return (self.left, self.right)
-
-    def evaluate(self, scope: Scope) -> Value:
-        a = as_number(self.left.evaluate(scope), self.left.text)
-        b = as_number(self.right.evaluate(scope), self.right.text)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if self.symbol == "+":
-                return Number(np.add(a, b))
-            if self.symbol == "-":
-                return Number(np.subtract(a, b))
-            if self.symbol == "*":
-                return Number(np.multiply(a, b))
-            return Number(np.where(np.equal(b, 0.0), np.nan, np.divide(a, b)))
-
-
-@dataclass(frozen=True, eq=False)
-class Not(Node):
-    text: str
-    operand: Node
-    kind: Kind = "truth"
-
-    def children(self) -> tuple[Node, ...]:
-        return (self.operand,)
-
-    def evaluate(self, scope: Scope) -> Value:
-        truth = as_truth(self.operand.evaluate(scope), self.operand.text)
-        return Truth(truth.false, truth.true)
-
-
-@dataclass(frozen=True, eq=False)
-class Logic(Node):
-    """``and`` / ``or`` of two or more conditions, with Kleene's rules for unknown."""
-
-    text: str
-    conjunction: bool
-    operands: tuple[Node, ...]
-    kind: Kind = "truth"
-
-    def children(self) -> tuple[Node, ...]:
-        return self.operands
-
-    def evaluate(self, scope: Scope) -> Value:
-        first, *rest = (as_truth(o.evaluate(scope), o.text) for o in self.operands)
-        true, false = first.true, first.false
-        for truth in rest:
-            if self.conjunction:
-                true, false = np.logical_and(true, truth.true), np.logical_or(false, truth.false)
-            else:
-                true, false = np.logical_or(true, truth.true), np.logical_and(false, truth.false)
-        return Truth(true, false)
-
-
-@dataclass(frozen=True, eq=False)
-class Comparison(Node):
-    text: str
-    order: Order
-    left: Node
-    right: Node
-    kind: Kind = "truth"
-
-    def children(self) -> tuple[Node, ...]:
-        return (self.left, self.right)
-
-    def evaluate(self, scope: Scope) -> Value:
-        a, b = self.left.evaluate(scope), self.right.evaluate(scope)
-        textual = [isinstance(v, Text | Categories) for v in (a, b)]
-        if any(isinstance(v, Text) or (isinstance(v, Categories) and not v.empty) for v in (a, b)):
-            if self.order not in ("==", "!="):
-                raise ValidationError(f"'{self.text}': text cannot be ordered, only tested with ==, != or in")
-            if not all(textual):
-                raise ValidationError(f"'{self.text}' compares text with a number")
-            equal = _text_equal(a, b)
-            return equal if self.order == "==" else Truth(equal.false, equal.true)
-        x, y = as_number(a, self.left.text), as_number(b, self.right.text)
-        holds, fails = _TRUE_WHERE[self.order]
-        with np.errstate(invalid="ignore"):
-            return Truth(holds(x, y), fails(x, y))  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True, eq=False)
-class Membership(Node):
-    """``x in [a, b]`` (``negated``: ``not in``) against literal numbers or texts."""
-
-    text: str
-    operand: Node
-    values: tuple[float | str, ...]
-    negated: bool
-    kind: Kind = "truth"
-
-    def children(self) -> tuple[Node, ...]:
-        return (self.operand,)
-
-    def evaluate(self, scope: Scope) -> Value:
-        value = self.operand.evaluate(scope)
-        if self.values and isinstance(self.values[0], str):
-            wanted = {str(v).strip().casefold() for v in self.values}
-            if isinstance(value, Categories):
-                hits = np.array([label in wanted for label in value.folded] + [False], dtype=bool)
-                true = hits[value.codes]
-                truth = Truth(true, (value.codes >= 0) & ~true)
-            elif isinstance(value, Text):
-                hit = value.folded in wanted
-                truth = Truth(hit, not hit)
-            else:
-                raise ValidationError(f"'{self.text}': {self.operand.text} is a number, the list holds text")
-        else:
-            if isinstance(value, Text) or (isinstance(value, Categories) and not value.empty):
-                raise ValidationError(f"'{self.text}': {self.operand.text} is text, the list holds numbers")
-            numbers = as_number(value, self.operand.text)
-            true = np.isin(numbers, np.asarray(self.values, dtype=np.float64))
-            truth = Truth(true, ~true & ~np.isnan(numbers))
-        return Truth(truth.false, truth.true) if self.negated else truth
-
-
-@dataclass(frozen=True, eq=False)
-class Function(Node):
-    text: str
-    function: str
-    arguments: tuple[Node, ...]
-
-    @property
-    def kind(self) -> Kind:  # type: ignore[override]
-        return "truth" if self.function in ("missing", "known") else "number"
-
-    def children(self) -> tuple[Node, ...]:
-        return self.arguments
-
-    def evaluate(self, scope: Scope) -> Value:
-        values = [a.evaluate(scope) for a in self.arguments]
-        if self.function in ("missing", "known"):
-            unknown = is_missing(values[0])
-            unknown_not = np.logical_not(unknown)
-            return Truth(unknown, unknown_not) if self.function == "missing" else Truth(unknown_not, unknown)
-        numbers = [as_number(v, a.text) for v, a in zip(values, self.arguments, strict=True)]
-        if self.function == "abs":
-            return Number(np.abs(numbers[0]))
-        combine = np.fmin if self.function == "min" else np.fmax
-        result = numbers[0]
-        for number in numbers[1:]:
-            result = combine(result, number)
-        return Number(result)
-
-
-def _text_equal(a: Value, b: Value) -> Truth:
-    """Equality of two texts (columns or literals), without regard to case."""
-    if isinstance(a, Text) and isinstance(b, Text):
-        return Truth(a.folded == b.folded, a.folded != b.folded)
-    if isinstance(a, Text):
-        a, b = b, a
-    assert isinstance(a, Categories)
-    if isinstance(b, Text):
-        hits = np.array([label == b.folded for label in a.folded] + [False], dtype=bool)
-        true = hits[a.codes]
-        return Truth(true, (a.codes >= 0) & ~true)
-    assert isinstance(b, Categories)
-    vocabulary: dict[str, int] = {}
-    left = np.array([vocabulary.setdefault(f, len(vocabulary)) for f in a.folded] + [-1], dtype=np.intp)
-    right = np.array([vocabulary.setdefault(f, len(vocabulary)) for f in b.folded] + [-1], dtype=np.intp)
-    x, y = left[a.codes], right[b.codes]
-    known = (x >= 0) & (y >= 0)
-    return Truth(known & (x == y), known & (x != y))
 
 
 @dataclass(frozen=True)
@@ -489,7 +239,7 @@ class _Compiler:
             hint = _OPERATOR_HINTS.get(type(tree.op), "this operator is not allowed")
             raise ValidationError(f"{hint}: '{text}' (arithmetic is + - * /)")
         left, right = self.number(tree.left, depth + 1), self.number(tree.right, depth + 1)
-        symbol = _ARITHMETIC[type(tree.op)][0]
+        symbol = _ARITHMETIC[type(tree.op)]
         if symbol == "/" and isinstance(right, Constant) and right.value == 0:
             raise ValidationError(f"division by zero: '{text}'")
         return Arithmetic(text, symbol, left, right)
@@ -500,7 +250,7 @@ class _Compiler:
             if chained:
                 raise ValidationError(f"'in' cannot be chained with other comparisons: '{text}'")
             negated = isinstance(tree.ops[0], ast.NotIn)
-            return self.membership(self.node(tree.left, depth + 1), tree.comparators[0], negated, text)
+            return self.membership(self.node(tree.left, depth + 1), tree.comparators[0], negated, text, depth)
         parts: list[Node] = []
         left = self.node(tree.left, depth + 1)
         for op, right_tree in zip(tree.ops, tree.comparators, strict=True):
@@ -518,13 +268,13 @@ class _Compiler:
             left = right
         return parts[0] if len(parts) == 1 else Logic(text, True, tuple(parts))
 
-    def membership(self, operand: Node, values_tree: ast.expr, negated: bool, text: str) -> Node:
+    def membership(self, operand: Node, values_tree: ast.expr, negated: bool, text: str, depth: int) -> Node:
         if not isinstance(values_tree, ast.List | ast.Tuple):
             example = "stage in ['Proposal', 'Negotiation']"
             raise ValidationError(f"'in' needs a list of values, e.g. {example}: '{text}'")
         values: list[float | str] = []
         for element in values_tree.elts:
-            constant = self.node(element, MAX_DEPTH)
+            constant = self.node(element, depth + 1)
             if not isinstance(constant, Constant) or isinstance(constant.value, bool):
                 raise ValidationError(f"the list after 'in' may hold only numbers or texts: '{text}'")
             values.append(constant.value)

@@ -62,6 +62,12 @@ class Categories:
         """True when no row has a value."""
         return not bool((self.codes >= 0).any())
 
+    def among(self, wanted: set[str]) -> Truth:
+        """Where the text is one of ``wanted`` (folded texts); unknown where the text is."""
+        hits = np.array([label in wanted for label in self.folded] + [False], dtype=bool)
+        true = hits[self.codes]  # code -1 reads the appended False
+        return Truth(true, (self.codes >= 0) & ~true)
+
 
 Value = Number | Truth | Text | Categories
 
@@ -179,9 +185,7 @@ class Scope:
         value = self.value(name)
         if not isinstance(value, Categories):
             return np.zeros(self.size, dtype=bool)
-        wanted = {fold(t) for t in texts}
-        hits = np.array([label in wanted for label in value.folded] + [False], dtype=bool)
-        return hits[value.codes]
+        return broadcast(value.among({fold(t) for t in texts}).true, self.size)
 
 
 __all__ = [
