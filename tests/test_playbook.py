@@ -204,6 +204,7 @@ def test_definitions_are_shared_by_rules_and_templates_in_any_order() -> None:
     ("define", "expected"),
     [
         ("  a: b > 1\n  b: a + 1\n", "definitions refer to each other in a circle: a, b"),
+        ("  a: a > 1\n", "definitions refer to each other in a circle: a"),
         ("  amount: 1 > 0\n", "definition 'amount': 'amount' is already an indicator"),
         ("  big: amont > 1\n", "definition 'big': unknown indicator 'amont'; did you mean 'amount'?"),
         ("  2big: amount > 1\n", "a name is letters, digits and underscores"),
@@ -289,6 +290,12 @@ def test_risks_are_ordered_by_deal_as_of_severity_then_rule_order() -> None:
         "low",
     ]
     assert found["risk"].astype(str).tolist()[:2] == ["high 30", "high two"]
+
+
+def test_the_frames_index_does_not_matter() -> None:
+    indicators = frame(amount=[30.0, 8.0])
+    shuffled = indicators.set_axis([17, 3])
+    pd.testing.assert_frame_equal(assess(three_rules(), shuffled), assess(three_rules(), indicators))
 
 
 def test_limit_per_deal_keeps_the_most_severe() -> None:
@@ -380,7 +387,9 @@ def test_a_missing_column_reads_unknown() -> None:
 
 
 TEXT_VALUES = st.sampled_from([None, "Proposal", "commit", "interest", "yes", "no", "high", ""])
-NUMBER_VALUES = st.one_of(st.just(math.nan), st.floats(-1e6, 1e6), st.sampled_from([0.0, 1.0, 2.0, 0.95]))
+NUMBER_VALUES = st.one_of(
+    st.just(math.nan), st.floats(-1e6, 1e6), st.sampled_from([0.0, 1.0, 2.0, 0.95, math.inf, -math.inf])
+)
 
 
 @st.composite

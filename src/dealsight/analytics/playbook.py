@@ -247,7 +247,7 @@ def _definitions(
                 **dict.fromkeys(known, "any"),
                 **{n: e.kind for n, e in compiled.items()},
             }
-            waiting = {n for n in pending if n != name}
+            waiting = set(pending)  # itself included: a definition using itself waits for ever (a circle)
             try:
                 compiled[name] = compile_expression(text, {**names, **dict.fromkeys(waiting, "any")})
             except ValidationError as exc:
