@@ -17,10 +17,12 @@ Decisions:
   :func:`install_fallback_handlers` gives the rest of the app (``/health``, ``/openapi.json``) the same
   shape unless the pages install their own.
 - **The error tree** maps to statuses as ``dealsight.errors`` promises: authentication 401 (with
-  ``WWW-Authenticate: Bearer``), permission 403, not found 404, conflict 409, validation 422, any other
-  :class:`DealsightError` 400. A service's problems name bare fields (``amount``); they are given the
-  location of the route's input of that name (``body.amount``, ``query.sort``), so a client sees the same
-  names for a type error found by the request model and for a rule broken in the service.
+  ``WWW-Authenticate: Bearer``), permission 403, not found 404, conflict 409, validation 422, too little
+  data for what was asked (:class:`InsufficientDataError`, e.g. analytics of an empty selection) 422 with
+  its message and no problems, any other :class:`DealsightError` 400. A service's problems name bare
+  fields (``amount``); they are given the location of the route's input of that name (``body.amount``,
+  ``query.sort``), so a client sees the same names for a type error found by the request model and for a
+  rule broken in the service.
 - **Unexpected exceptions** are logged with their traceback (logger ``dealsight.api``) and answered 500
   with a generic message: never a stack trace to the client.
 - **Oversized bodies**: :class:`BodyLimit` refuses a body over :data:`MAX_BODY_BYTES` (1 MiB) by its
@@ -48,6 +50,7 @@ from dealsight.errors import (
     AuthenticationError,
     ConflictError,
     DealsightError,
+    InsufficientDataError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
@@ -65,6 +68,7 @@ STATUS_OF: tuple[tuple[type[DealsightError], int], ...] = (
     (NotFoundError, 404),
     (ConflictError, 409),
     (ValidationError, 422),
+    (InsufficientDataError, 422),
 )
 
 
