@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from dealsight.cli.console import DatabaseOption, err, open_store, out
 from dealsight.cli.serve import run_server
 from dealsight.services.demo import DEMO_PASSWORD, DemoSummary, check_scale, create_demo
+from dealsight.store.database import upgrade
 
 
 def demo_command(
@@ -25,7 +26,8 @@ def demo_command(
 ) -> None:
     """Generate a demo organisation into the database and start the product."""
     check_scale(scale)
-    engine = open_store(database)
+    engine = open_store(database, require_schema=False)
+    upgrade(engine)  # the demo sets up its own database: a new file needs no `dealsight db upgrade` first
     with Progress(
         TextColumn("{task.description:<22}"),
         BarColumn(),
