@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from dealsight.api.routes import (
     accounts,
     activities,
+    analytics,
     audit,
     contacts,
     insights,
@@ -19,6 +20,7 @@ from dealsight.api.routing import API_V1
 ROUTERS = (
     opportunities.router,
     insights.router,
+    analytics.router,
     accounts.router,
     contacts.router,
     activities.router,
@@ -39,6 +41,12 @@ TAGS = [
         "name": "insight",
         "description": "Deal intelligence: a deal's win probability beside its baselines, risks with next "
         "actions, factors and leading indicators; the deals at risk; the win model versions.",
+    },
+    {
+        "name": "analytics",
+        "description": "Pipeline analytics for the caller's view, as of any past day: velocity and its "
+        "terms, the stage funnel, days in each stage, won / lost / no decision, and the waterfall of "
+        "changes between two days.",
     },
     {
         "name": "accounts",
