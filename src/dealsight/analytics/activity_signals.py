@@ -56,14 +56,12 @@ class ActivityTimelines:
         sponsor = np.where(deal >= 0, sponsor_of[np.maximum(deal, 0)], np.nan)
         with_sponsor = Timeline.build(np.where(contact == sponsor, deal, -1), at)
         executive = _flags(attendees["is_executive"]) & (deal >= 0) & ~np.isnan(contact)
-        first_seen = (
-            pd.DataFrame({"deal": deal[executive], "contact": contact[executive], "at": at[executive]})
-            .groupby(["deal", "contact"], sort=False)["at"]
-            .min()
-        )
-        first = Timeline.build(
-            first_seen.index.get_level_values("deal").to_numpy(np.int64), first_seen.to_numpy()
-        )
+        # each (deal, executive) pair's first activity: a group-by on one integer key
+        width = int(np.max(contact[executive], initial=0)) + 1
+        pair_of = deal[executive] * width + contact[executive].astype(np.int64)
+        first_seen = pd.Series(at[executive]).groupby(pair_of, sort=False).min()
+        seen_deal = first_seen.index.to_numpy(np.int64) // width
+        first = Timeline.build(seen_deal, first_seen.to_numpy(np.int64))
         return cls(timeline, with_sponsor, first)
 
 

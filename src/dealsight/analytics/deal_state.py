@@ -32,7 +32,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dealsight.analytics.deal_timelines import NAT, NS_PER_DAY, DealCodes, IntArray, Timeline, instants_ns
+from dealsight.analytics.deal_timelines import (
+    NAT,
+    NS_PER_DAY,
+    DealCodes,
+    IntArray,
+    Timeline,
+    categories_of,
+    instants_ns,
+    mapped,
+)
 from dealsight.analytics.replay import STAGE_NOT_RECORDED
 from dealsight.analytics.stage_spells import deal_start
 from dealsight.domain.enums import ForecastCategory, HistoryField
@@ -57,7 +66,7 @@ class StageTable:
 
     def positions_of(self, names: np.ndarray) -> np.ndarray:
         """Each stage's position (NaN for unknown or missing names)."""
-        return pd.Series(names, dtype=object).map(self.position).to_numpy(dtype=np.float64, na_value=np.nan)
+        return mapped(names, self.position)
 
 
 def _present(value: object) -> bool:
@@ -91,12 +100,13 @@ class DealHistory:
         """``opportunities`` in code order (see :class:`DealCodes`)."""
         deal = codes.code(history["opportunity_id"].to_numpy())
         ns = instants_ns(history["changed_at"])
-        field_codes, field_names = pd.factorize(history["field"].astype(object))
+        field_codes, field_names = categories_of(history["field"])
         old = history["old_value"].to_numpy(dtype=object)
         new = history["new_value"].to_numpy(dtype=object)
 
         def changes(field: HistoryField) -> FieldChanges:
-            wanted = list(field_names).index(field.value) if field.value in list(field_names) else -2
+            named = np.flatnonzero(field_names == field.value)
+            wanted = int(named[0]) if len(named) else -2
             timeline = Timeline.build(np.where(field_codes == wanted, deal, -1), ns)
             return FieldChanges(timeline, old[timeline.rows], new[timeline.rows])
 
@@ -156,7 +166,11 @@ def _day_ns(text: np.ndarray) -> IntArray:
 
 
 def _amounts(text: np.ndarray) -> np.ndarray:
-    return pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(np.float64)
+    """Amounts stored as history text as floats (NaN when empty or unreadable)."""
+    try:  # plain decimal text, the history's canonical form: numpy parses it in C
+        return np.array(text, dtype=np.float64)
+    except (ValueError, TypeError):
+        return pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(np.float64)
 
 
 def _running_max_within_groups(timeline: Timeline, values: np.ndarray) -> np.ndarray:

@@ -38,11 +38,16 @@ IntArray = np.ndarray
 
 
 def instants_ns(values: object) -> IntArray:
-    """Instants (datetimes, dates, ISO text, datetime64 of any unit) as int64 nanoseconds since the epoch,
-    :data:`NAT` where missing. Naive times are taken as they are (the store keeps naive UTC)."""
-    converted = pd.to_datetime(values)  # type: ignore[call-overload]
-    array = np.asarray(converted, dtype="datetime64[ns]")
-    return array.view(np.int64)
+    """Instants (datetimes, dates, ISO text, datetime64 of any unit, or int64 nanoseconds) as int64
+    nanoseconds since the epoch, :data:`NAT` where missing. Naive times are taken as they are (the store
+    keeps naive UTC)."""
+    array = values.to_numpy() if isinstance(values, pd.Series | pd.Index) else np.asarray(values)
+    if array.dtype.kind in "iu":  # nanoseconds already
+        return array.astype(np.int64, copy=False)
+    if array.dtype.kind == "M":
+        return array.astype("datetime64[ns]").view(np.int64)
+    converted = pd.to_datetime(pd.Series(array, dtype=object))
+    return np.asarray(converted, dtype="datetime64[ns]").view(np.int64)
 
 
 def days_between(later_ns: IntArray, earlier_ns: IntArray) -> np.ndarray:
@@ -50,6 +55,22 @@ def days_between(later_ns: IntArray, earlier_ns: IntArray) -> np.ndarray:
     missing = (later_ns == NAT) | (earlier_ns == NAT)
     days = (later_ns - earlier_ns) / NS_PER_DAY
     return np.where(missing, np.nan, days)
+
+
+def mapped(values: object, mapping: dict[str, float]) -> np.ndarray:
+    """``mapping[value]`` for each value as floats (NaN for missing or unmapped values); one dictionary
+    look-up per distinct value (``Series.map`` hashes every value through a Series, ~5x slower)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    table = np.array([mapping.get(u, np.nan) for u in uniques] + [np.nan], dtype=np.float64)
+    return table[codes]  # code -1 (missing) takes the trailing NaN
+
+
+def categories_of(values: pd.Series) -> tuple[IntArray, np.ndarray]:
+    """Integer codes (-1: missing) and the distinct values of a column; free for a categorical column."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(np.int64), np.asarray(values.cat.categories, dtype=object)
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 
 @dataclass(frozen=True)
@@ -145,4 +166,13 @@ class Timeline:
         return np.asarray(self.until(groups, ns) - self.first(groups), dtype=np.int64)
 
 
-__all__ = ["NAT", "NS_PER_DAY", "DealCodes", "Timeline", "days_between", "instants_ns"]
+__all__ = [
+    "NAT",
+    "NS_PER_DAY",
+    "DealCodes",
+    "Timeline",
+    "categories_of",
+    "days_between",
+    "instants_ns",
+    "mapped",
+]

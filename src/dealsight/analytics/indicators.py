@@ -48,10 +48,17 @@ from dealsight.analytics.amount_percentile import amount_percentile
 from dealsight.analytics.deal_data import FRAME_COLUMNS, DealData
 from dealsight.analytics.deal_snapshots import snapshot_pairs
 from dealsight.analytics.deal_state import DealHistory, StageTable, deal_state
-from dealsight.analytics.deal_timelines import NAT, NS_PER_DAY, DealCodes, IntArray, days_between, instants_ns
+from dealsight.analytics.deal_timelines import (
+    NAT,
+    NS_PER_DAY,
+    DealCodes,
+    IntArray,
+    days_between,
+    instants_ns,
+    mapped,
+)
 from dealsight.analytics.qualification_signals import QualificationTimelines, qualification_signals
-from dealsight.analytics.stage_spells import stage_spells
-from dealsight.analytics.typical_stage_age import month_start_ns, typical_stage_days
+from dealsight.analytics.typical_stage_age import ended_spells, month_start_ns, typical_stage_days
 from dealsight.domain.enums import ImpactLevel
 from dealsight.errors import FieldProblem, NotFoundError, ValidationError
 
@@ -197,7 +204,7 @@ def deal_indicators(data: DealData, pairs: pd.DataFrame) -> pd.DataFrame:
         "forecast_category": _categories(state["forecast_category"].to_numpy(dtype=object)),
         "amount": state["amount"].to_numpy(),
     }
-    columns.update(_context(data, current, history, state, code, as_of_ns, stages))
+    columns.update(_context(current, history, state, code, as_of_ns, stages))
     columns.update(_slips(state, as_of_ns))
     sponsor_of = pd.to_numeric(current["executive_sponsor_id"], errors="coerce").to_numpy(np.float64)
     activity = ActivityTimelines.of(data.activities, data.activity_contacts, codes, sponsor_of)
@@ -251,7 +258,6 @@ def _categories(values: np.ndarray) -> np.ndarray:
 
 
 def _context(
-    data: DealData,
     current: pd.DataFrame,
     history: DealHistory,
     state: pd.DataFrame,
@@ -260,15 +266,15 @@ def _context(
     stages: StageTable,
 ) -> dict[str, object]:
     stage = state["stage"].to_numpy(dtype=object)
-    spells = stage_spells(current[["id", "stage", "created_date", "known_since"]], data.history)
-    segment_of = pd.Series(current["segment"].to_numpy(dtype=object), index=current["id"].to_numpy())
-    typical = typical_stage_days(spells, segment_of, month_start_ns(np.unique(as_of_ns)))
-    segment = _categories(current["segment"].to_numpy(dtype=object)[code])
+    segment_by_code = _categories(current["segment"].to_numpy(dtype=object))
+    spells = ended_spells(history.stage.timeline, history.stage.old, history.start_ns, segment_by_code)
+    typical = typical_stage_days(spells, month_start_ns(np.unique(as_of_ns)))
+    segment = segment_by_code[code]
     median, p75 = typical.lookup(as_of_ns, segment, stage)
     stage_age = days_between(as_of_ns, state["stage_entered_ns"].to_numpy())
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(median > 0, stage_age / median, np.nan)
-    probability = pd.Series(stage, dtype=object).map(stages.probability).to_numpy(np.float64, na_value=np.nan)
+    probability = mapped(stage, stages.probability)
     return {
         "segment": segment,
         "product": _categories(current["product"].to_numpy(dtype=object)[code]),
@@ -304,22 +310,25 @@ def _slips(state: pd.DataFrame, as_of_ns: IntArray) -> dict[str, np.ndarray]:
 
 def _recorded(values: pd.Series) -> np.ndarray:
     """1.0 where a field holds something (not missing, not empty text), else 0.0."""
-    present = values.notna().to_numpy() & (values.astype(object) != "").to_numpy()
+    present = values.notna().to_numpy() & values.ne("").to_numpy()
     return present.astype(np.float64)
 
 
+def _listed(value: object) -> int:
+    """Entries of a list field's value (a list, or JSON text of one); 0 when empty or missing."""
+    if isinstance(value, list | tuple):
+        return len(value)
+    if isinstance(value, str) and value.strip():
+        parsed = json.loads(value)
+        return len(parsed) if isinstance(parsed, list) else 1
+    return 0
+
+
 def _count_listed(values: pd.Series) -> np.ndarray:
-    """Number of entries of a list field (a list, or JSON text of one); 0 when empty or missing."""
-
-    def size(value: object) -> float:
-        if isinstance(value, list | tuple):
-            return float(len(value))
-        if isinstance(value, str) and value.strip():
-            parsed = json.loads(value)
-            return float(len(parsed)) if isinstance(parsed, list) else 1.0
-        return 0.0
-
-    return values.map(size).to_numpy(np.float64)
+    """Entries of each value of a list field (one ``len`` per value: lists have no columnar form)."""
+    items = values.to_numpy(dtype=object)
+    sizes = (len(v) if type(v) is list else _listed(v) for v in items)
+    return np.fromiter(sizes, dtype=np.float64, count=len(items))
 
 
 def _as_now(current: pd.DataFrame) -> dict[str, np.ndarray]:

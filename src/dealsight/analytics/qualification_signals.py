@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from dealsight.analytics.deal_state import StageTable
-from dealsight.analytics.deal_timelines import DealCodes, IntArray, Timeline, instants_ns
+from dealsight.analytics.deal_timelines import DealCodes, IntArray, Timeline, categories_of, instants_ns
 
 YES, NO = "yes", "no"
 
@@ -67,8 +67,9 @@ class QualificationTimelines:
         deal = codes.code(answers["opportunity_id"].to_numpy())
         own_set = (which >= 0) & (deal >= 0)
         own_set[own_set] = question_set[which[own_set]] == set_of[deal[own_set]]
-        text = answers["answer"].astype(object).where(answers["answer"].notna(), "").astype(str)
-        answer = text.str.strip().str.lower().to_numpy(dtype=object)
+        answer_codes, spelled = categories_of(answers["answer"])
+        normal = np.array([str(a).strip().lower() for a in spelled] + [""], dtype=object)
+        answer = normal[answer_codes]  # one normalisation per distinct spelling; -1 (missing) -> ""
         given = own_set & ((answer == YES) | (answer == NO))
         level = np.searchsorted(levels, _of_question(due_at, which, -np.inf))
         ns = instants_ns(answers["answered_at"])

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dealsight.analytics.deal_timelines import NAT, NS_PER_DAY, IntArray
+from dealsight.analytics.deal_timelines import NAT, NS_PER_DAY, IntArray, Timeline, instants_ns, mapped
 
 MIN_SEGMENT_SPELLS = 20
 """Completed spells of a stage a segment needs before its own typical is used (else all segments')."""
@@ -66,25 +66,49 @@ class TypicalStageDays:
 
 
 def _index(names: np.ndarray, index: dict[str, int]) -> IntArray:
-    mapped = pd.Series(names, dtype=object).map(index)
-    return mapped.fillna(-1).to_numpy(dtype=np.int64)
+    return np.nan_to_num(mapped(names, {k: float(v) for k, v in index.items()}), nan=-1).astype(np.int64)
 
 
-def typical_stage_days(spells: pd.DataFrame, segment_of: pd.Series, months: IntArray) -> TypicalStageDays:
+def ended_spells(
+    changes: Timeline, old_values: np.ndarray, start_ns: IntArray, segment: np.ndarray
+) -> pd.DataFrame:
+    """The spells the stage changes ended, straight from the stage changes' timeline (grouped by deal
+    code, already in time order): the completed spells of :func:`stage_spells.stage_spells` (each change
+    ends a spell of its ``old_value``, entered at the deal's previous change or at its start), without
+    sorting the history again. ``start_ns`` and ``segment`` are by deal code; ``old_values`` in key order.
+
+    Columns: ``stage``, ``segment``, ``entered_at``, ``left_at`` (nanoseconds).
+    """
+    deal = changes.keys // changes.span
+    first = np.r_[True, deal[1:] != deal[:-1]] if len(deal) else np.zeros(0, dtype=bool)
+    entered = np.empty(len(deal), dtype=np.int64)
+    entered[1:] = changes.ns[:-1]
+    entered[first] = start_ns[deal[first]]
+    known = pd.notna(old_values)
+    return pd.DataFrame(
+        {
+            "stage": old_values[known],
+            "segment": segment[deal[known]],
+            "entered_at": entered[known],
+            "left_at": changes.ns[known],
+        }
+    )
+
+
+def typical_stage_days(spells: pd.DataFrame, months: IntArray) -> TypicalStageDays:
     """The tables for the month starts ``months``.
 
-    ``spells`` are stage spells (:data:`dealsight.analytics.stage_spells.SPELL_COLUMNS`); ``segment_of``
-    maps an opportunity id to its segment (missing: counted under all segments only).
+    ``spells``: ``stage``, ``segment`` (missing: counted under all segments only), ``entered_at`` and
+    ``left_at`` (datetimes or nanoseconds; spells without ``left_at`` are still running and left out), e.g.
+    :func:`ended_spells`, or :func:`stage_spells.stage_spells` with each deal's segment added.
     """
     months = np.unique(np.asarray(months, dtype=np.int64))
-    done = spells[spells["left_at"].notna()]
-    entered = np.asarray(pd.to_datetime(done["entered_at"]), dtype="datetime64[ns]").view(np.int64)
-    left = np.asarray(pd.to_datetime(done["left_at"]), dtype="datetime64[ns]").view(np.int64)
+    entered = instants_ns(spells["entered_at"])
+    left = instants_ns(spells["left_at"])
     days = (left - entered) / NS_PER_DAY
-    usable = (entered != NAT) & (days >= 0)
-    stage_codes, stage_names = pd.factorize(done["stage"].to_numpy(dtype=object)[usable])
-    segments = done["opportunity_id"].map(segment_of).to_numpy(dtype=object)[usable]
-    segment_codes, segment_names = pd.factorize(pd.Series(segments, dtype=object))
+    usable = (entered != NAT) & (left != NAT) & (days >= 0)
+    stage_codes, stage_names = pd.factorize(spells["stage"].to_numpy(dtype=object)[usable])
+    segment_codes, segment_names = pd.factorize(spells["segment"].to_numpy(dtype=object)[usable])
     days, left = days[usable], left[usable]
 
     n_stages, n_segments = len(stage_names), len(segment_names)
@@ -92,8 +116,9 @@ def typical_stage_days(spells: pd.DataFrame, segment_of: pd.Series, months: IntA
     median = np.full((len(months), n_stages, n_segments + 1), np.nan)
     p75 = np.full_like(median, np.nan)
     segment_group = stage_codes * (n_segments + 1) + np.where(segment_codes < 0, all_segments, segment_codes)
-    by_segment = np.lexsort((days, segment_group))
-    by_stage = np.lexsort((days, stage_codes))
+    longest = float(days.max()) + 1.0 if len(days) else 1.0
+    by_segment = np.argsort(segment_group * longest + days)  # by group, then days: one float key
+    by_stage = np.argsort(stage_codes * longest + days)
     for m, start in enumerate(months):
         own_counts = _quantiles(
             days[by_segment], segment_group[by_segment], left[by_segment] < start,
@@ -136,4 +161,4 @@ def _quantiles(
     return counts
 
 
-__all__ = ["MIN_SEGMENT_SPELLS", "TypicalStageDays", "month_start_ns", "typical_stage_days"]
+__all__ = ["MIN_SEGMENT_SPELLS", "TypicalStageDays", "ended_spells", "month_start_ns", "typical_stage_days"]
