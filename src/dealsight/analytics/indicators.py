@@ -216,7 +216,16 @@ def deal_indicators(data: DealData, pairs: pd.DataFrame) -> pd.DataFrame:
     qualification = QualificationTimelines.of(data.questions, data.answers, stages, codes, set_of)
     columns.update(qualification_signals(qualification, code, as_of_ns, state["reached_position"].to_numpy()))
     columns.update({name: values[code] for name, values in _as_now(current).items()})
-    return pd.DataFrame({name: columns[name] for name in INDICATOR_NAMES}, index=pairs.index)
+    return pd.DataFrame(
+        {
+            # object columns with None stay objects (pandas would infer its string dtype with NaN)
+            i.name: pd.Series(columns[i.name], index=pairs.index, dtype=object)
+            if i.kind in ("category", "text")
+            else columns[i.name]
+            for i in INDICATORS
+        },
+        index=pairs.index,
+    )
 
 
 def _current(opportunities: pd.DataFrame) -> tuple[pd.DataFrame, DealCodes]:
@@ -224,7 +233,8 @@ def _current(opportunities: pd.DataFrame) -> tuple[pd.DataFrame, DealCodes]:
     ids = pd.to_numeric(opportunities["id"], errors="coerce")
     if ids.isna().any() or ids.duplicated().any():
         raise ValidationError(
-            "Each opportunity needs one distinct id.", [FieldProblem("id", "missing or repeated")]
+            "Each opportunity needs one distinct id: an id is missing or repeated.",
+            [FieldProblem("id", "missing or repeated")],
         )
     current = opportunities
     if not ids.is_monotonic_increasing:

@@ -66,7 +66,8 @@ class TypicalStageDays:
 
 
 def _index(names: np.ndarray, index: dict[str, int]) -> IntArray:
-    return np.nan_to_num(mapped(names, {k: float(v) for k, v in index.items()}), nan=-1).astype(np.int64)
+    found = mapped(names, {k: float(v) for k, v in index.items()})
+    return np.where(np.isnan(found), -1, found).astype(np.int64)
 
 
 def ended_spells(
