@@ -75,14 +75,16 @@ def load_deal_data(
 
 # reading ---------------------------------------------------------------------------------------------
 def _read(conn: sa.Connection, statement: sa.Select[Any], columns: Sequence[str]) -> pd.DataFrame:
-    """The rows of ``statement`` as columns of objects, fetched as the driver delivers them."""
+    """The rows of ``statement`` as columns of objects, fetched as the driver delivers them (text columns
+    stay objects with ``None``; callers convert numbers, dates and flags)."""
     result = conn.execute(statement)
     rows = result.cursor.fetchall() if result.cursor is not None else []
     result.close()
     if not rows:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
     values = list(zip(*rows, strict=True))
-    return pd.DataFrame({name: np.array(values[i], dtype=object) for i, name in enumerate(columns)})
+    # objects with None, as the driver gave them (pandas would infer its string dtype, None becoming NaN)
+    return pd.DataFrame({name: pd.Series(values[i], dtype=object) for i, name in enumerate(columns)})
 
 
 def _times(values: pd.Series) -> pd.Series:
@@ -154,7 +156,8 @@ def _opportunities(conn: sa.Connection, chosen: sa.ColumnElement[bool] | None) -
     frame["probability"] = pd.to_numeric(frame["probability"], errors="coerce").astype(np.float64)
     for name in ("expected_close_date", "created_date", "closed_date", "known_since"):
         frame[name] = _times(frame[name])
-    frame["competitors"] = frame["competitors"].map(lambda v: json.loads(v) if isinstance(v, str) else v)
+    listed = [json.loads(v) if isinstance(v, str) else v for v in frame["competitors"].to_numpy(dtype=object)]
+    frame["competitors"] = pd.Series(listed, index=frame.index, dtype=object)  # SQLite keeps JSON as text
     frame["engaged_before_preference"] = _flags(frame["engaged_before_preference"])
     team_sets, for_all = _question_sets(conn)
     question_set = frame["team_id"].map(team_sets).astype("Int64")
