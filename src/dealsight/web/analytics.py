@@ -67,7 +67,6 @@ FIRST_DAY = date(1900, 1, 1)
 WINDOWS = (("30d", "30 days"), ("90d", "90 days"), ("180d", "180 days"), ("1y", "1 year"))
 GROUPINGS = (("team", "Team"), ("owner", "Owner"), ("segment", "Segment"))
 BREAKDOWNS = (
-    ("segment", "Segment"),
     ("owner", "Owner"),
     ("team", "Team"),
     ("source", "Source"),
@@ -101,7 +100,8 @@ class Filters:
     owner: str = ""
     segment: str = ""
     by: str = ""
-    breakdown: str = "segment"
+    breakdown: str = ""
+    """Empty: by segment."""
 
     def url(self, **changes: str) -> str:
         """``/analytics`` with these filters (and ``changes``); defaults are left out."""
@@ -201,11 +201,13 @@ def parse_filters(
     if by is not None and by not in dict(GROUPINGS):
         by = None
         problems.append(FieldProblem("by", "expected team, owner or segment"))
-    breakdown = filters.breakdown
-    if breakdown not in dict(BREAKDOWNS):
-        breakdown = Filters.breakdown
+    breakdown = filters.breakdown or "segment"
+    if breakdown not in {"segment", *dict(BREAKDOWNS)}:
+        breakdown = "segment"
         problems.append(FieldProblem("breakdown", "expected segment, owner, team, source or product"))
     deals = DealFilters(named["team"], named["owner"], named["segment"])
+    shown = {field: value for field, value in named.items() if value is not None}
+    filters = replace(filters, **shown)  # the form shows the option chosen, whatever its case in the URL
     return filters, Selection(as_of, window_days, deals, by, breakdown), problems
 
 
@@ -250,9 +252,9 @@ def term_effects(row: VelocityRow) -> list[tuple[str, float | None]]:
         cycle = before.average_cycle_days / now.average_cycle_days - 1
     return [
         ("Qualified deals", _ratio(now.qualified_deals, before.qualified_deals)),
-        ("Average won amount", _ratio(now.average_won_amount, before.average_won_amount)),
+        ("Average won", _ratio(now.average_won_amount, before.average_won_amount)),
         ("Win rate", _ratio(now.win_rate, before.win_rate)),
-        ("Cycle length (shorter is faster)", cycle),
+        ("Cycle length", cycle),
     ]
 
 
@@ -289,7 +291,7 @@ def term_rows(row: VelocityRow) -> list[tuple[str, str, str, str]]:
         ("Win rate", _percent(now.win_rate), _percent(before.win_rate), effects[2]),
         ("Average cycle (days)", _days(now.average_cycle_days), _days(before.average_cycle_days), effects[3]),
         (
-            "Closed: won / lost / no decision",
+            "Won / lost / no decision",
             f"{now.won_deals:,} / {now.lost_deals:,} / {now.no_decision_deals:,}",
             f"{before.won_deals:,} / {before.lost_deals:,} / {before.no_decision_deals:,}",
             "",
