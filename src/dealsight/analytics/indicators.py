@@ -198,7 +198,7 @@ def deal_indicators(data: DealData, pairs: pd.DataFrame) -> pd.DataFrame:
     columns: dict[str, object] = {
         "opportunity_id": codes.ids[code],
         "as_of": as_of_ns.view("datetime64[ns]"),
-        "owner_id": current["owner_id"].to_numpy()[code],
+        "owner_id": current["owner_id"].array[code],  # nullable integers stay nullable integers
         "stage": state["stage"].to_numpy(dtype=object),
         "stage_position": state["stage_position"].to_numpy(),
         "forecast_category": _categories(state["forecast_category"].to_numpy(dtype=object)),
