@@ -85,20 +85,24 @@
     };
   }
 
-  // Bars of plain numbers, one or more series (data: labels, series [{label, values}], horizontal, unit).
+  // Bars of plain numbers, one or more series (data: labels, series [{label, values, color?}], horizontal,
+  // integer: counts, so the value axis has whole-number ticks).
+  var OUTCOME_COLORS = { "Won": "#15803d", "Lost": "#b91c1c", "No decision": "#b45309" };
   function bars(data) {
+    var valueAxis = { ticks: { color: "#374151", precision: data.integer ? 0 : undefined }, beginAtZero: true };
     return {
       type: "bar",
       data: {
         labels: data.labels,
         datasets: data.series.map(function (series, i) {
-          return { label: series.label, data: series.values, backgroundColor: PALETTE[i % PALETTE.length], borderRadius: 3 };
+          var color = series.color || OUTCOME_COLORS[series.label] || PALETTE[i % PALETTE.length];
+          return { label: series.label, data: series.values, backgroundColor: color, borderRadius: 3 };
         })
       },
       options: {
         indexAxis: data.horizontal ? "y" : "x",
         plugins: { legend: { display: data.series.length > 1 } },
-        scales: { x: AXIS, y: AXIS }
+        scales: data.horizontal ? { x: valueAxis, y: AXIS } : { x: AXIS, y: valueAxis }
       }
     };
   }
