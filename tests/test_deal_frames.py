@@ -141,7 +141,7 @@ def _store(engine: Engine) -> None:
                     "executive_sponsor_id": 500,
                     "engaged_before_preference": True,
                     "problem_impact": "high",
-                    "business_problem": "Forecasts miss",
+                    "business_problem": 'Forecasts miss, "badly"\nevery quarter \\N',
                     "created_at": datetime(2024, 1, 2, 9, 30),
                 },
                 {
@@ -164,6 +164,7 @@ def _store(engine: Engine) -> None:
                     "stage": "Prospecting",
                     "created_date": None,
                     "created_at": datetime(2024, 1, 7, 12),
+                    "compelling_event": "",
                 },
             ],
         )
@@ -262,6 +263,9 @@ def test_every_frame_is_read_with_its_columns_types_and_joins(engine: Engine) ->
     assert deals["engaged_before_preference"].tolist()[:2] == [True, False]
     assert pd.isna(deals["engaged_before_preference"].tolist()[2])
     assert deals.loc[1, "executive_sponsor_id"] == 500 and deals.loc[1, "owner_id"] == 100
+    # text as written (commas, quotes, line breaks, a backslash), empty text apart from none
+    assert deals.loc[1, "business_problem"] == 'Forecasts miss, "badly"\nevery quarter \\N'
+    assert deals.loc[3, "compelling_event"] == "" and deals.loc[2, "compelling_event"] is None
 
     history = data.history
     assert history["opportunity_id"].tolist() == [1, 1, 2]

@@ -6,10 +6,12 @@ nine statements, whatever the number of deals.
 
 Decisions (it must read a million deals with ~8 history rows and ~8 activities each):
 
-- **Columnar, not per row.** Each statement's rows are fetched from the database driver's cursor as
-  plain tuples and turned into columns at once (``zip``); types are converted per column (dates and times
-  with ``pandas.to_datetime``, flags with ``astype``), never per row in Python. Money is cast to a float in
-  SQL (analytics works in floats, as :mod:`dealsight.store.frames` does).
+- **Columnar, not per row.** On PostgreSQL the server writes each statement's rows as CSV
+  (``COPY (query) TO STDOUT``) and pandas' C parser reads them into columns. On SQLite the rows are fetched
+  from the driver's cursor as plain tuples and taken apart one column at a time in C. Types are converted
+  per column (dates and times with ``pandas.to_datetime``, flags and numbers with ``astype``), never per
+  row in Python. Money is cast to a float in SQL (analytics works in floats, as
+  :mod:`dealsight.store.frames` does).
 - **Dates** (created, expected close, closed) arrive as ``datetime64`` at midnight, times as naive UTC
   ``datetime64``: what the indicators compute on, without a conversion per value.
 - **Joins in SQL**: the account's ``segment`` and the owner's ``team_id`` come with the deal, the contact
@@ -25,6 +27,7 @@ Decisions (it must read a million deals with ~8 history rows and ~8 activities e
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
@@ -76,8 +79,10 @@ def load_deal_data(
 
 # reading ---------------------------------------------------------------------------------------------
 def _read(conn: sa.Connection, statement: sa.Select[Any], columns: Sequence[str]) -> pd.DataFrame:
-    """The rows of ``statement`` as columns of objects, fetched as the driver delivers them (text columns
-    stay objects with ``None``; callers convert numbers, dates and flags)."""
+    """The rows of ``statement`` as columns of objects with ``None`` (callers convert numbers, dates and
+    flags, which arrive as the driver's objects or as text)."""
+    if conn.dialect.name == "postgresql":
+        return _read_copy(conn, statement, columns)
     result = conn.execute(statement)
     rows = result.cursor.fetchall() if result.cursor is not None else []
     result.close()
@@ -95,22 +100,57 @@ def _read(conn: sa.Connection, statement: sa.Select[Any], columns: Sequence[str]
     )
 
 
+_NULL = "\\N"
+
+
+def _read_copy(conn: sa.Connection, statement: sa.Select[Any], columns: Sequence[str]) -> pd.DataFrame:
+    """PostgreSQL: the server writes the rows as CSV (``COPY (query) TO STDOUT``) and pandas' C parser reads
+    them into columns: no Python object per row and value until the columns are converted. NULL is written
+    as ``\\N`` so that it stays apart from empty text (a text that is exactly ``\\N`` reads
+    as missing); everything is read as text."""
+    compiled = statement.compile(dialect=conn.dialect)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    buffer = io.BytesIO()
+    copy_sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT CSV, NULL '{_NULL}')"
+    with driver.cursor() as cursor, cursor.copy(copy_sql, compiled.params) as copy:
+        for block in copy:
+            buffer.write(block)
+    buffer.seek(0)
+    names = list(columns)
+    if buffer.getbuffer().nbytes == 0:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
+    frame = pd.read_csv(
+        buffer, header=None, names=names, dtype=object, na_values=[_NULL], keep_default_na=False
+    )
+    return pd.DataFrame({name: frame[name].astype(object).where(frame[name].notna(), None) for name in names})
+
+
 def _times(values: pd.Series) -> pd.Series:
     """Dates or times (driver objects or ISO text) as naive ``datetime64[ns]``."""
     if values.empty:
         return pd.Series(values, dtype="datetime64[ns]")
     present = values.dropna()
-    if len(present) and isinstance(present.iloc[0], str):  # SQLite keeps ISO text
+    if len(present) and isinstance(present.iloc[0], str):  # ISO text (SQLite; PostgreSQL's COPY)
         return pd.to_datetime(values, format="ISO8601").astype("datetime64[ns]")
     return pd.to_datetime(values).astype("datetime64[ns]")
 
 
+def _integers(values: pd.Series) -> pd.Series:
+    """Ids that are never missing (driver integers or text) as int64."""
+    return pd.to_numeric(values).astype(np.int64)
+
+
 def _ids(values: pd.Series) -> pd.Series:
-    return pd.Series(pd.array(values.to_numpy(dtype=object), dtype="Int64"), index=values.index)
+    """Ids of optional links as nullable integers."""
+    return pd.to_numeric(values).astype("Int64")
 
 
 def _flags(values: pd.Series) -> pd.Series:
-    """Booleans (PostgreSQL) or 0/1 (SQLite) as a nullable boolean column."""
+    """Booleans (PostgreSQL: objects, or ``t``/``f`` text from COPY; SQLite: 0/1) as nullable booleans."""
+    present = values.dropna()
+    if len(present) and isinstance(present.iloc[0], str):
+        return values.map({"t": True, "f": False}).astype("boolean")
     return pd.to_numeric(values).astype("boolean")
 
 
@@ -157,7 +197,7 @@ def _opportunities(conn: sa.Connection, chosen: sa.ColumnElement[bool] | None) -
     if chosen is not None:
         statement = statement.where(chosen)
     frame = _read(conn, statement, [*names, "known_since", "segment", "team_id"])
-    frame["id"] = frame["id"].astype(np.int64)
+    frame["id"] = _integers(frame["id"])
     for name in ("owner_id", "account_id", "executive_sponsor_id", "team_id"):
         frame[name] = _ids(frame[name])
     frame["amount"] = pd.to_numeric(frame["amount"], errors="coerce").astype(np.float64)
@@ -200,7 +240,7 @@ def _history(conn: sa.Connection, chosen: sa.ColumnElement[bool] | None) -> pd.D
         .order_by(_h.c.opportunity_id, _h.c.field, _h.c.changed_at)
     )
     frame = _read(conn, statement, names)
-    frame["opportunity_id"] = frame["opportunity_id"].astype(np.int64)
+    frame["opportunity_id"] = _integers(frame["opportunity_id"])
     frame["field"] = frame["field"].astype("category")
     frame["changed_at"] = _times(frame["changed_at"])
     return frame
@@ -213,7 +253,7 @@ def _activities(conn: sa.Connection, chosen: sa.ColumnElement[bool] | None) -> p
         .order_by(_a.c.opportunity_id, _a.c.occurred_at)
     )
     frame = _read(conn, statement, FRAME_COLUMNS["activities"])
-    frame["opportunity_id"] = frame["opportunity_id"].astype(np.int64)
+    frame["opportunity_id"] = _integers(frame["opportunity_id"])
     frame["occurred_at"] = _times(frame["occurred_at"])
     frame["type"] = frame["type"].astype("category")
     return frame
@@ -227,8 +267,8 @@ def _attendees(conn: sa.Connection, chosen: sa.ColumnElement[bool] | None) -> pd
         .order_by(_a.c.opportunity_id, _a.c.occurred_at)
     )
     frame = _read(conn, statement, FRAME_COLUMNS["activity_contacts"])
-    frame["opportunity_id"] = frame["opportunity_id"].astype(np.int64)
-    frame["contact_id"] = frame["contact_id"].astype(np.int64)
+    frame["opportunity_id"] = _integers(frame["opportunity_id"])
+    frame["contact_id"] = _integers(frame["contact_id"])
     frame["occurred_at"] = _times(frame["occurred_at"])
     frame["is_executive"] = _flags(frame["is_executive"])
     return frame
@@ -245,8 +285,8 @@ def _deal_contacts(conn: sa.Connection, chosen: sa.ColumnElement[bool] | None) -
         .order_by(_oc.c.opportunity_id, _oc.c.contact_id)
     )
     frame = _read(conn, statement, FRAME_COLUMNS["deal_contacts"])
-    frame["opportunity_id"] = frame["opportunity_id"].astype(np.int64)
-    frame["contact_id"] = frame["contact_id"].astype(np.int64)
+    frame["opportunity_id"] = _integers(frame["opportunity_id"])
+    frame["contact_id"] = _integers(frame["contact_id"])
     frame["is_executive"] = _flags(frame["is_executive"])
     return frame
 
@@ -256,6 +296,8 @@ def _questions(conn: sa.Connection) -> pd.DataFrame:
         _q.c.question_set_id, _q.c.position, _q.c.id
     )
     frame = _read(conn, statement, FRAME_COLUMNS["questions"])
+    frame["question_id"] = _integers(frame["question_id"])
+    frame["question_set_id"] = _integers(frame["question_set_id"])
     frame["essential"] = _flags(frame["essential"])
     return frame
 
@@ -267,6 +309,8 @@ def _answers(conn: sa.Connection, chosen: sa.ColumnElement[bool] | None) -> pd.D
         .order_by(_ans.c.opportunity_id, _ans.c.answered_at)
     )
     frame = _read(conn, statement, FRAME_COLUMNS["answers"])
+    frame["opportunity_id"] = _integers(frame["opportunity_id"])
+    frame["question_id"] = _integers(frame["question_id"])
     frame["answered_at"] = _times(frame["answered_at"])
     return frame
 
@@ -274,6 +318,7 @@ def _answers(conn: sa.Connection, chosen: sa.ColumnElement[bool] | None) -> pd.D
 def _stages(conn: sa.Connection) -> pd.DataFrame:
     statement = sa.select(_s.c.name, _s.c.position, _s.c.probability, _s.c.outcome).order_by(_s.c.position)
     frame = _read(conn, statement, FRAME_COLUMNS["stages"])
+    frame["position"] = _integers(frame["position"])
     frame["probability"] = pd.to_numeric(frame["probability"], errors="coerce").astype(np.float64)
     return frame
 
