@@ -455,3 +455,18 @@ def test_indicators_of_snapshots_of_a_closed_deal_show_it_open() -> None:
     result = deal_indicators(data, pairs)
     assert result["stage"].tolist() == ["Prospecting", "Proposal", "Proposal"]
     assert result["forecast_category"].tolist() == ["pipeline"] * 3
+
+
+def test_no_deals_and_no_pairs_give_empty_frames_with_the_columns() -> None:
+    empty = DealData.of(stages=STAGES)
+    pairs = snapshot_pairs(empty)
+    assert pairs.empty and list(pairs.columns) == [
+        "opportunity_id",
+        "as_of",
+        "outcome",
+        "closed_at",
+        "weight",
+    ]
+    assert snapshot_pairs(deal_data([deal(1)])).empty  # open deals give no training pairs
+    result = deal_indicators(empty, pd.DataFrame({"opportunity_id": [], "as_of": []}))
+    assert result.empty and list(result.columns) == list(INDICATOR_NAMES)

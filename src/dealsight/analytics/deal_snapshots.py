@@ -57,10 +57,12 @@ def closed_deals(data: DealData) -> pd.DataFrame:
     into_closed = history[
         (history["field"] == HistoryField.STAGE.value) & history["new_value"].isin(list(stage_outcome))
     ]
-    closing = (
-        pd.to_datetime(into_closed["changed_at"]).groupby(into_closed["opportunity_id"].to_numpy()).max()
-    )
-    closed_at = instants_ns(deals["id"].map(closing))
+    # each deal's last change into a closed stage (nanoseconds), looked up by id
+    moments = pd.Series(instants_ns(into_closed["changed_at"]))
+    closing = moments.groupby(into_closed["opportunity_id"].to_numpy()).max()
+    found = pd.Index(closing.index).get_indexer(deals["id"].to_numpy())
+    closed_at = np.full(len(deals), NAT)
+    closed_at[found >= 0] = closing.to_numpy(np.int64)[found[found >= 0]]
     closed_day = instants_ns(deals["closed_date"])
     closed_at = np.where(closed_at == NAT, closed_day, closed_at)
     frame = pd.DataFrame(
