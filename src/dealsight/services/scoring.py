@@ -1,0 +1,342 @@
+"""Training the win model and scoring the open pipeline: the use cases behind ``dealsight train`` and
+``dealsight score`` (the analytics are in :mod:`dealsight.analytics.win_training`).
+
+- **Training** reads every deal, takes snapshots of the closed ones, evaluates the model against the
+  baselines in time order, refits it on every closed deal and stores it as a new version (with its
+  evaluation, the library versions it was made with and the fitted object), which becomes the active
+  one. Too little history gives the fallback of historical stage win rates, stored the same way with a
+  note saying why.
+- **Scoring** computes, for every open deal as of now, its leading indicators, the model's win
+  probability beside the baselines, the top factors for and against, the risks of the team's playbook
+  (``DEALSIGHT_PLAYBOOK``, else the shipped default) and the health they add up to; it replaces the stored
+  insights and appends to the score history in one transaction. It first retrains when there is no model,
+  when the active one was trained on history older than ``DEALSIGHT_RETRAIN_DAYS`` (periodic retraining:
+  schedule ``dealsight score`` daily with cron or a systemd timer), or when it was made with other library
+  versions than those installed (a stored model is only ever loaded by the versions that made it).
+- The deal's own ``probability`` (the user's or the CRM's) is never written: insights live in their own
+  tables.
+- Scoring is organisation-wide (one model, every open deal); reading insights is scoped
+  (:mod:`dealsight.services.insights`).
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import lightgbm
+import numpy as np
+import pandas as pd
+import sklearn
+from sqlalchemy.engine import Engine
+
+from dealsight import __version__
+from dealsight.analytics.deal_data import DealData
+from dealsight.analytics.indicators import INDICATOR_NAMES, MODEL_FEATURES, deal_indicators
+from dealsight.analytics.playbook import Playbook, assess
+from dealsight.analytics.win_training import (
+    WinPredictor,
+    evaluate_in_time_order,
+    fit_predictor,
+    health,
+    training_set,
+)
+from dealsight.config import get_settings
+from dealsight.domain.clock import utc_now
+from dealsight.errors import InsufficientDataError
+from dealsight.services.playbooks import load_playbook
+from dealsight.store.database import transaction
+from dealsight.store.deal_frames import load_deal_data
+from dealsight.store.insights import (
+    StoredModel,
+    active_model,
+    append_score_history,
+    replace_insights,
+    save_model,
+)
+
+Progress = Callable[[str], None]
+"""Called with a short description of each step of a long run (for a progress display)."""
+SHOWN_INDICATORS = (
+    "stage",
+    "stage_age_days",
+    "typical_stage_days",
+    "stage_age_ratio",
+    "close_date_pushes",
+    "days_pushed",
+    "close_date_passed",
+    "days_since_activity",
+    "activities_30d",
+    "activity_trend",
+    "sponsor_recorded",
+    "sponsor_engaged",
+    "executives_engaged",
+    "contacts",
+    "key_players_known",
+    "supporter_share",
+    "questions_answered_share",
+    "essential_unanswered",
+    "essential_no",
+    "engaged_before_preference",
+    "competitors",
+    "competitor_preferred",
+    "problem_recorded",
+    "impact_recorded",
+    "compelling_event_recorded",
+    "amount_percentile",
+)
+"""The indicators stored with each insight (what the deal page shows)."""
+MIN_CLOSED_FOR_ANY_MODEL = 20
+
+
+def library_versions() -> dict[str, str]:
+    """The versions a stored model depends on: it is reloaded only by exactly these."""
+    return {"dealsight": __version__, "scikit-learn": sklearn.__version__, "lightgbm": lightgbm.__version__}
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    model_id: int
+    kind: str
+    closed_deals: int
+    snapshots: int
+    note: str | None
+    evaluation: dict[str, Any] | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ScoringReport:
+    scored_at: datetime
+    deals: int
+    model_id: int
+    model_kind: str
+    healths: dict[str, int]
+    risks: int
+    trained: TrainingReport | None
+    seconds: float
+
+
+def _step(progress: Progress | None, text: str) -> None:
+    if progress is not None:
+        progress(text)
+
+
+def _load(engine: Engine, progress: Progress | None) -> DealData:
+    _step(progress, "reading deals, history, activities and answers")
+    with engine.connect() as conn:
+        return load_deal_data(conn)
+
+
+def train_win_model(
+    engine: Engine,
+    *,
+    as_of: datetime | None = None,
+    progress: Progress | None = None,
+    data: DealData | None = None,
+) -> TrainingReport:
+    """Learn the win model from the deals closed by ``as_of`` (default now), evaluate it in time order,
+    store it and make it the active model. :class:`InsufficientDataError` when fewer than
+    :data:`MIN_CLOSED_FOR_ANY_MODEL` deals have closed (not even stage win rates can be learned)."""
+    started = time.perf_counter()
+    as_of = as_of or utc_now()
+    data = data if data is not None else _load(engine, progress)
+    _step(progress, "computing indicators at snapshots of closed deals")
+    training = training_set(data, pd.Timestamp(as_of))
+    if training.closed_deals < MIN_CLOSED_FOR_ANY_MODEL:
+        raise InsufficientDataError(
+            f"only {training.closed_deals} deals had closed by {as_of:%Y-%m-%d}; a win model needs at least "
+            f"{MIN_CLOSED_FOR_ANY_MODEL} (and {200} for the learned model): import closed deals first"
+        )
+    _step(progress, "evaluating the model against the baselines in time order")
+    evaluation = evaluate_in_time_order(training)
+    _step(progress, f"learning from {training.closed_deals:,} closed deals")
+    predictor = fit_predictor(training)
+    with transaction(engine) as conn:
+        model_id = save_model(
+            conn,
+            {
+                "trained_at": utc_now(),
+                "trained_as_of": as_of,
+                "kind": predictor.kind,
+                "outcomes": predictor.outcomes,
+                "features": predictor.features,
+                "closed_deals": training.closed_deals,
+                "snapshots": training.snapshots,
+                "note": predictor.note,
+                "evaluation": evaluation,
+                "library_versions": library_versions(),
+                "artifact": pickle.dumps(predictor, protocol=pickle.HIGHEST_PROTOCOL),
+            },
+        )
+    return TrainingReport(
+        model_id=model_id,
+        kind=predictor.kind,
+        closed_deals=training.closed_deals,
+        snapshots=training.snapshots,
+        note=predictor.note,
+        evaluation=evaluation,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _stale(model: StoredModel | None, now: datetime, retrain_days: int) -> bool:
+    if model is None or model.artifact is None or model.library_versions != library_versions():
+        return True
+    return now - model.trained_as_of >= timedelta(days=retrain_days)
+
+
+def _predictor(model: StoredModel) -> WinPredictor:
+    assert model.artifact is not None
+    predictor = pickle.loads(model.artifact)
+    if not isinstance(predictor, WinPredictor):
+        raise InsufficientDataError(f"model {model.id} is not a win model; run `dealsight train`")
+    return predictor
+
+
+def open_pairs(data: DealData, at: datetime) -> pd.DataFrame:
+    """(opportunity_id, as_of) of every deal open now, all as of ``at``."""
+    deals = data.opportunities
+    is_open = deals["outcome"].isna() & deals["closed_date"].isna()
+    ids = deals.loc[is_open, "id"].to_numpy()
+    return pd.DataFrame({"opportunity_id": ids, "as_of": pd.Timestamp(at)})
+
+
+def score_open_deals(
+    engine: Engine,
+    *,
+    retrain: bool | None = None,
+    playbook: Path | None = None,
+    progress: Progress | None = None,
+) -> ScoringReport:
+    """Score every open deal as of now and store the insights (module docstring). ``retrain``: True
+    always retrains first, False never (the active model must exist), None as the settings say."""
+    started = time.perf_counter()
+    now = utc_now().replace(microsecond=0)
+    settings = get_settings()
+    book = load_playbook(
+        playbook or (Path(settings.playbook) if settings.playbook else None),
+        [*INDICATOR_NAMES, "win_probability"],
+    )
+    data = _load(engine, progress)
+    with engine.connect() as conn:
+        model = active_model(conn)
+    trained = None
+    if retrain or (retrain is None and _stale(model, now, settings.retrain_days)) or model is None:
+        trained = train_win_model(engine, as_of=now, progress=progress, data=data)
+        with engine.connect() as conn:
+            model = active_model(conn)
+    assert model is not None
+    predictor = _predictor(model)
+    pairs = open_pairs(data, now)
+    _step(progress, f"scoring {len(pairs):,} open deals")
+    rows = insight_rows(predictor, book, data, pairs, model.id, now)
+    _step(progress, "storing the insights")
+    with transaction(engine) as conn:
+        replace_insights(conn, rows)
+        append_score_history(
+            conn,
+            [
+                {
+                    "opportunity_id": row["opportunity_id"],
+                    "scored_at": now,
+                    "model_id": model.id,
+                    "win_probability": row["win_probability"],
+                    "risk_count": row["risk_count"],
+                }
+                for row in rows
+            ],
+        )
+    healths = {name: 0 for name in ("good", "watch", "at_risk")}
+    for row in rows:
+        healths[row["health"]] += 1
+    return ScoringReport(
+        scored_at=now,
+        deals=len(rows),
+        model_id=model.id,
+        model_kind=model.kind,
+        healths=healths,
+        risks=sum(row["risk_count"] for row in rows),
+        trained=trained,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def insight_rows(
+    predictor: WinPredictor,
+    book: Playbook,
+    data: DealData,
+    pairs: pd.DataFrame,
+    model_id: int | None,
+    at: datetime,
+) -> list[dict[str, Any]]:
+    """One stored insight per pair (``deal_insights`` columns)."""
+    if pairs.empty:
+        return []
+    indicators = deal_indicators(data, pairs).reset_index(drop=True)
+    predicted = predictor.predictions(indicators).reset_index(drop=True)
+    indicators["win_probability"] = predicted["win_probability"].to_numpy()
+    factors = predictor.factors(indicators)
+    risks = assess(book, indicators)
+    by_deal: dict[int, list[dict[str, str]]] = {}
+    for deal, rule, severity, risk, action in risks[
+        ["opportunity_id", "rule_id", "severity", "risk", "action"]
+    ].itertuples(index=False, name=None):
+        by_deal.setdefault(int(deal), []).append(
+            {"rule_id": str(rule), "severity": str(severity), "risk": str(risk), "action": str(action)}
+        )
+    shown = [name for name in SHOWN_INDICATORS if name in indicators]
+    values = indicators[shown].astype(object).where(indicators[shown].notna(), None).to_dict(orient="records")
+    rows = []
+    for position, deal in enumerate(indicators["opportunity_id"].to_numpy().tolist()):
+        deal_risks = by_deal.get(int(deal), [])
+        p = predicted.iloc[position]
+        severities = [r["severity"] for r in deal_risks]
+        rows.append(
+            {
+                "opportunity_id": int(deal),
+                "scored_at": at,
+                "model_id": model_id,
+                "win_probability": _number(p["win_probability"]),
+                "no_decision_probability": _number(p["no_decision_probability"]),
+                "stage_win_rate": _number(p["stage_win_rate"]),
+                "crm_probability": _number(p["crm_probability"]),
+                "naive_bayes_probability": _number(p["naive_bayes_probability"]),
+                "health": health(float(p["win_probability"]), float(p["stage_win_rate"]), severities),
+                "risk_count": len(deal_risks),
+                "top_severity": severities[0] if severities else None,
+                "top_risk": deal_risks[0]["risk"] if deal_risks else None,
+                "risks": deal_risks,
+                "factors": factors[position],
+                "indicators": {k: _plain(v) for k, v in values[position].items()},
+            }
+        )
+    return rows
+
+
+def _number(value: object) -> float | None:
+    number = float(value)  # type: ignore[arg-type]
+    return None if np.isnan(number) else number
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+__all__ = [
+    "MODEL_FEATURES",
+    "ScoringReport",
+    "TrainingReport",
+    "insight_rows",
+    "library_versions",
+    "open_pairs",
+    "score_open_deals",
+    "train_win_model",
+]
