@@ -1,7 +1,9 @@
 """``dealsight demo``: write the seeded demo organisation into the database, then serve the product.
 
 A progress bar on stderr while generating and writing; a short summary on stdout, with the demo logins;
-then, unless ``--no-serve``, the web app at http://HOST:PORT (the same server as ``dealsight serve``).
+then the open pipeline is scored (``dealsight score``: the win model learned from the demo's closed deals,
+risks and next actions) and, unless ``--no-serve``, the web app runs at http://HOST:PORT (the same server
+as ``dealsight serve``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from dealsight.cli.console import DatabaseOption, err, open_store, out
 from dealsight.cli.serve import run_server
 from dealsight.services.demo import DEMO_PASSWORD, DemoSummary, check_scale, create_demo
+from dealsight.services.scoring import score_open_deals
 from dealsight.store.database import upgrade
 
 
@@ -47,6 +50,14 @@ def demo_command(
 
         summary = create_demo(engine, seed=seed, scale=scale, replace=replace, progress=progress)
     print_summary(summary)
+    with err.status("scoring the open pipeline") as status:
+        scored = score_open_deals(engine, retrain=True, progress=lambda step: status.update(step))
+    out.print(
+        f"scored {scored.deals:,} open deals with the win model learned from the demo's closed deals "
+        f"({', '.join(f'{n:,} {h.replace(chr(95), chr(32))}' for h, n in scored.healths.items())})",
+        highlight=False,
+        soft_wrap=True,
+    )
     print_logins(summary, None if no_serve else f"http://{host}:{port}")
     if not no_serve:
         run_server(engine, host, port)

@@ -1,27 +1,102 @@
-"""``dealsight risks`` and ``dealsight model``: the open deals at risk with their next actions, and the win
-model versions with their evaluation (both read what the last scoring run stored; ``dealsight score``
-makes them). The CLI acts for the whole organisation (no sign-in), like the other commands."""
+"""``dealsight score``, ``dealsight train``, ``dealsight risks`` and ``dealsight model``: score the open
+pipeline (retraining the win model when it is stale), learn the win model, list the open deals at risk
+with their next actions, and show the model versions with their evaluation. The CLI acts for the whole
+organisation (no sign-in), like the other commands; progress goes to stderr, results to stdout."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
-from dealsight.cli.console import DatabaseOption, open_store, out
+from dealsight.analytics.win_training import GRADIENT_BOOSTING
+from dealsight.cli.console import DatabaseOption, err, open_store, out
 from dealsight.domain.access import Scope
 from dealsight.errors import ValidationError
 from dealsight.services.insights import SEVERITIES, RiskQuery, deals_at_risk, win_model_versions
+from dealsight.services.scoring import TrainingReport, score_open_deals, train_win_model
 from dealsight.services.users import find_user
 
 EVERYONE = Scope(owner_ids=None, can_write=False)
 
 
+def _status(label: str) -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr whose text follows the steps of a long run."""
+    with err.status(label) as status:
+        yield lambda step: status.update(f"{label}: {step}")
+
+
+def _show_training(report: TrainingReport) -> None:
+    kind = "gradient-boosted model" if report.kind == GRADIENT_BOOSTING else "historical stage win rates"
+    out.print(
+        f"[green]win model {report.model_id}[/] ({kind}) learned from {report.closed_deals:,} closed deals "
+        f"({report.snapshots:,} snapshots) in {report.seconds:.1f} s",
+        highlight=False,
+    )
+    if report.note:
+        out.print(f"[yellow]note:[/] {report.note}", highlight=False)
+    results = (report.evaluation or {}).get("results")
+    if results:
+        out.print(_metrics_table("Time-ordered evaluation (held-out newest deals)", results))
+
+
+def score_command(
+    retrain: bool | None = typer.Option(
+        None,
+        "--retrain/--no-retrain",
+        help="Retrain the win model first (default: only when it is older than DEALSIGHT_RETRAIN_DAYS).",
+    ),
+    playbook: Path | None = typer.Option(
+        None,
+        "--playbook",
+        help="The team's risk playbook (YAML); default DEALSIGHT_PLAYBOOK or the shipped one.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of text."),
+    database: str | None = DatabaseOption,
+) -> None:
+    """Score every open deal now: indicators, win probability beside the baselines, factors, risks."""
+    engine = open_store(database)
+    with contextlib.contextmanager(_status)("scoring") as progress:
+        report = score_open_deals(engine, retrain=retrain, playbook=playbook, progress=progress)
+    if as_json:
+        print(json.dumps(asdict(report), default=str))
+        return
+    if report.trained is not None:
+        _show_training(report.trained)
+    healths = ", ".join(f"{count:,} {name.replace('_', ' ')}" for name, count in report.healths.items())
+    out.print(
+        f"[green]scored {report.deals:,} open deals[/] with model {report.model_id} in "
+        f"{report.seconds:.1f} s: {healths}; {report.risks:,} risks. See `dealsight risks`, the pipeline "
+        "page or /api/v1/risks.",
+        highlight=False,
+    )
+
+
+def train_command(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of text."),
+    database: str | None = DatabaseOption,
+) -> None:
+    """Learn the win model from the closed deals, evaluate it in time order against the baselines, and make
+    it the active model (`dealsight score` then uses it)."""
+    engine = open_store(database)
+    with contextlib.contextmanager(_status)("training") as progress:
+        report = train_win_model(engine, progress=progress)
+    if as_json:
+        print(json.dumps(asdict(report), default=str))
+        return
+    _show_training(report)
+
+
 def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f}%"
+    if value is None:
+        return "–"
+    return "<1%" if 0 < value < 0.005 else f"{value * 100:.0f}%"
 
 
 def risks_command(
@@ -45,19 +120,18 @@ def risks_command(
     if not page.items:
         out.print("No scored open deal has risks (run `dealsight score` to score the pipeline).")
         return
-    table = Table(title=f"Deals at risk ({page.total:,} in all)", title_justify="left", show_lines=True)
-    for column in ("deal", "owner", "stage", "win chance", "risks and next actions"):
-        table.add_column(column, justify="right" if column == "win chance" else "left")
+    out.print(f"[bold]Deals at risk[/] ({page.total:,} in all, lowest chance to win first)", highlight=False)
     for deal in page.items:
-        risks = "\n".join(f"[bold]{r.severity}[/]: {r.risk}\n  → {r.action}" for r in deal.risks)
-        table.add_row(
-            f"{deal.name} (#{deal.opportunity_id})",
-            deal.owner_name or "–",
-            deal.stage,
-            _percent(deal.win_probability),
-            risks,
+        amount = "–" if deal.amount is None else f"{deal.amount:,.0f} {deal.currency}"
+        out.print(
+            f"\n[bold]{deal.name}[/] (#{deal.opportunity_id}) · {deal.owner_name or 'no owner'} · "
+            f"{deal.stage} · {amount} · win chance {_percent(deal.win_probability)} · "
+            f"{deal.health.replace('_', ' ')}",
+            highlight=False,
         )
-    out.print(table)
+        for risk in deal.risks:
+            out.print(f"  [bold]{risk.severity}[/]: {risk.risk}", highlight=False)
+            out.print(f"    next: {risk.action}", highlight=False, style="dim")
 
 
 def _metrics_table(title: str, results: dict[str, Any]) -> Table:
@@ -109,4 +183,4 @@ def model_command(
                 out.print(_metrics_table(f"In {stage} ({part['n']:,} snapshots)", part["results"]))
 
 
-__all__ = ["model_command", "risks_command"]
+__all__ = ["model_command", "risks_command", "score_command", "train_command"]
