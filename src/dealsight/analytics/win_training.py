@@ -237,11 +237,18 @@ def evaluate_in_time_order(
         "test_deals": int(pd.Series(test["opportunity_id"]).nunique()),
         "test_win_rate": float(won.mean()) if len(won) else None,
         "results": {name: _json(scores(won, p)) for name, p in methods.items()},
-        "reliability": {
-            name: reliability_table(won, p).to_dict(orient="records") for name, p in methods.items()
-        },
+        "reliability": {name: _reliability(won, p) for name, p in methods.items()},
         "by_stage": by_stage,
     }
+
+
+def _reliability(won: np.ndarray, probability: np.ndarray) -> list[dict[str, float | int | None]]:
+    """The reliability table's rows as JSON allows them (an empty bin's rates are ``None``)."""
+    table = reliability_table(won, probability)
+    return [
+        {name: None if isinstance(v, float) and np.isnan(v) else _plain(v) for name, v in row.items()}  # type: ignore[misc]
+        for row in table.to_dict(orient="records")
+    ]
 
 
 def _json(metrics: Mapping[str, float]) -> dict[str, float | None]:
