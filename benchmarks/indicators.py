@@ -51,7 +51,9 @@ def _times(rng: np.random.Generator, start: np.ndarray, count: np.ndarray) -> tu
     span = (NOW - start[deal]).astype(np.int64)
     at = start[deal] + (rng.random(len(deal)) * span).astype("timedelta64[ns]")
     order = np.lexsort((at, deal))
-    at = at[order].astype("datetime64[s]").astype("datetime64[ns]")
+    rank = np.arange(len(deal)) - np.repeat(np.cumsum(count) - count, count)
+    # whole seconds, strictly increasing within a deal (the store keeps one change per deal, field, time)
+    at = at[order].astype("datetime64[s]").astype("datetime64[ns]") + rank * np.timedelta64(1, "s")
     return deal, at
 
 
@@ -296,7 +298,7 @@ def _bench_indicators(data: DealData, runs: int) -> None:
 def _write(engine: Any, data: DealData) -> None:
     """The synthetic data as store rows (accounts, users, contacts, deals and their children)."""
     from dealsight.store import schema
-    from dealsight.store.bulk import chunks, insert_many
+    from dealsight.store.bulk import insert_many
 
     o = data.opportunities
     accounts = np.unique(o["account_id"].to_numpy())
@@ -304,13 +306,10 @@ def _write(engine: Any, data: DealData) -> None:
         np.concatenate([data.deal_contacts["contact_id"], data.activity_contacts["contact_id"]])
     )
 
-    def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-        clean = frame.astype(object).where(frame.notna(), None)
-        return clean.to_dict("records")
-
     def put(conn: Any, table: Any, frame: pd.DataFrame) -> None:
-        for part in chunks(rows(frame), 20000):
-            insert_many(conn, table, list(part))
+        for first in range(0, len(frame), 50_000):
+            part = frame.iloc[first : first + 50_000].astype(object)
+            insert_many(conn, table, part.where(part.notna(), None).to_dict("records"))
 
     with engine.begin() as conn:
         put(conn, schema.teams, pd.DataFrame({"id": [1], "name": ["Sales"]}))
@@ -379,11 +378,12 @@ def _write(engine: Any, data: DealData) -> None:
         put(conn, schema.qualification_answers, data.answers)
 
 
-def _bench_load(data: DealData, backend: str, runs: int, out: Path) -> None:
+def _bench_load(data: DealData, backend: str, runs: int, out: Path, reuse: bool) -> None:
     from dealsight.store.database import connect, upgrade
     from dealsight.store.deal_frames import load_deal_data
 
     cluster = None
+    fresh = True
     if backend == "postgresql":
         from tests.pgcluster import start_cluster
 
@@ -392,14 +392,17 @@ def _bench_load(data: DealData, backend: str, runs: int, out: Path) -> None:
     else:
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"indicators_{len(data.opportunities)}.db"
-        path.unlink(missing_ok=True)
+        fresh = not (reuse and path.exists())
+        if fresh:
+            path.unlink(missing_ok=True)
         url = f"sqlite:///{path}"
     try:
         engine = connect(url)
-        upgrade(engine)
-        start = time.perf_counter()
-        _write(engine, data)
-        print(f"  written in {time.perf_counter() - start:.0f} s")
+        if fresh:
+            upgrade(engine)
+            start = time.perf_counter()
+            _write(engine, data)
+            print(f"  written in {time.perf_counter() - start:.0f} s")
 
         def load() -> DealData:
             with engine.connect() as conn:
@@ -425,6 +428,7 @@ def main() -> None:
     parser.add_argument("--load", choices=("sqlite", "postgresql"), default=None)
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--skip-indicators", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="SQLite: read the file a previous run wrote")
     args = parser.parse_args()
     start = time.perf_counter()
     data = synthetic_data(args.deals)
@@ -432,7 +436,7 @@ def main() -> None:
     if not args.skip_indicators:
         _bench_indicators(data, args.runs)
     if args.load:
-        _bench_load(data, args.load, args.runs, args.out)
+        _bench_load(data, args.load, args.runs, args.out, args.reuse)
 
 
 if __name__ == "__main__":

@@ -344,3 +344,15 @@ def test_the_demo_organisation_is_read_whole(engine: Engine) -> None:
         data, pd.DataFrame({"opportunity_id": data.opportunities["id"], "as_of": pd.Timestamp("2025-06-14")})
     )
     assert result["stage"].notna().all() and (result["questions_due"] > 0).any()
+
+
+def test_reading_in_small_chunks_gives_the_same_frames(engine: Engine) -> None:
+    org = generate_organisation(seed=5, scale=0.02, today=date(2025, 6, 15))
+    with engine.begin() as conn:
+        write_organisation(conn, org)
+    with engine.connect() as conn:
+        whole = load_deal_data(conn)
+        chunked = load_deal_data(conn, chunk_rows=7)
+    assert len(whole.history) > 7 * 10
+    for name in FRAME_COLUMNS:
+        pd.testing.assert_frame_equal(getattr(chunked, name), getattr(whole, name), check_categorical=False)

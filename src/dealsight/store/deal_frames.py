@@ -10,7 +10,8 @@ Decisions (it must read a million deals with ~8 history rows and ~8 activities e
   (``COPY (query) TO STDOUT``) and pandas' C parser reads them into columns. On SQLite the rows are fetched
   from the driver's cursor as plain tuples and taken apart one column at a time in C. Types are converted
   per column (dates and times with ``pandas.to_datetime``, flags and numbers with ``astype``), never per
-  row in Python. Money is cast to a float in SQL (analytics works in floats, as
+  row in Python, and chunk by chunk (:data:`CHUNK_ROWS` rows): memory holds the driver's objects of one
+  chunk at a time, not of a whole table (a million deals' ~28 million rows). Money is cast to a float in SQL (analytics works in floats, as
   :mod:`dealsight.store.frames` does).
 - **Dates** (created, expected close, closed) arrive as ``datetime64`` at midnight, times as naive UTC
   ``datetime64``: what the indicators compute on, without a conversion per value.
@@ -29,7 +30,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
@@ -57,57 +59,94 @@ _q, _ans, _s, _t, _qs = (
 )
 
 
+CHUNK_ROWS = 200_000
+"""Rows converted at a time: memory holds one chunk of the driver's objects, not a whole table's."""
+
+
 def load_deal_data(
     conn: sa.Connection,
     opportunity_ids: Iterable[int] | None = None,
     owner_ids: Iterable[int] | None = None,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> DealData:
-    """Every deal (or only those with the given ids and/or owners) and what indicators need about it."""
+    """Every deal (or only those with the given ids and/or owners) and what indicators need about it;
+    ``chunk_rows``: rows converted at a time (memory against the cost of more, smaller steps)."""
     chosen = _chosen_deals(conn, opportunity_ids, owner_ids)
-    opportunities = _opportunities(conn, chosen)
+    reader = _Reader(conn, max(1, chunk_rows))
     return DealData(
-        opportunities=opportunities,
-        history=_history(conn, chosen),
-        activities=_activities(conn, chosen),
-        activity_contacts=_attendees(conn, chosen),
-        deal_contacts=_deal_contacts(conn, chosen),
-        questions=_questions(conn),
-        answers=_answers(conn, chosen),
-        stages=_stages(conn),
+        opportunities=_opportunities(reader, chosen),
+        history=_history(reader, chosen),
+        activities=_activities(reader, chosen),
+        activity_contacts=_attendees(reader, chosen),
+        deal_contacts=_deal_contacts(reader, chosen),
+        questions=_questions(reader),
+        answers=_answers(reader, chosen),
+        stages=_stages(reader),
     )
 
 
 # reading ---------------------------------------------------------------------------------------------
-def _read(conn: sa.Connection, statement: sa.Select[Any], columns: Sequence[str]) -> pd.DataFrame:
-    """The rows of ``statement`` as columns of objects with ``None`` (callers convert numbers, dates and
-    flags, which arrive as the driver's objects or as text)."""
-    if conn.dialect.name == "postgresql":
-        return _read_copy(conn, statement, columns)
-    result = conn.execute(statement)
-    rows = result.cursor.fetchall() if result.cursor is not None else []
-    result.close()
-    if not rows:
-        return pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
-    # one column at a time, in C (``zip(*rows)`` is several times slower on a million rows); objects with
-    # None, as the driver gave them (pandas would infer its string dtype, None becoming NaN)
+Converter = Callable[[pd.Series], pd.Series]
+
+
+@dataclass(frozen=True)
+class _Reader:
+    conn: sa.Connection
+    chunk_rows: int
+
+    def read(self, statement: sa.Select[Any], columns: Mapping[str, Converter | None]) -> pd.DataFrame:
+        """The rows of ``statement`` as columns, each converted chunk by chunk by its converter (``None``:
+        kept as objects with ``None``); values arrive as the driver's objects (SQLite) or as text
+        (PostgreSQL)."""
+        names = list(columns)
+        if self.conn.dialect.name == "postgresql":
+            chunks = _copied_chunks(self.conn, statement, names, self.chunk_rows)
+        else:
+            chunks = _fetched_chunks(self.conn, statement, names, self.chunk_rows)
+        parts = [_converted(chunk, columns) for chunk in chunks]
+        if not parts:
+            return _converted(pd.DataFrame({name: pd.Series(dtype=object) for name in names}), columns)
+        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def _converted(chunk: pd.DataFrame, columns: Mapping[str, Converter | None]) -> pd.DataFrame:
     return pd.DataFrame(
-        {
-            name: pd.Series(
-                np.fromiter(map(itemgetter(i), rows), dtype=object, count=len(rows)), dtype=object
-            )
-            for i, name in enumerate(columns)
-        }
+        {name: chunk[name] if convert is None else convert(chunk[name]) for name, convert in columns.items()}
     )
+
+
+def _fetched_chunks(
+    conn: sa.Connection, statement: sa.Select[Any], names: list[str], size: int
+) -> Iterator[pd.DataFrame]:
+    """SQLite: rows from the driver's cursor, taken apart one column at a time in C (``zip(*rows)`` is several
+    times slower); objects with None, as the driver gave them (pandas would infer its string dtype, None
+    becoming NaN)."""
+    result = conn.execute(statement)
+    cursor = result.cursor
+    try:
+        while cursor is not None and (rows := cursor.fetchmany(size)):
+            yield pd.DataFrame(
+                {
+                    name: pd.Series(
+                        np.fromiter(map(itemgetter(i), rows), dtype=object, count=len(rows)), dtype=object
+                    )
+                    for i, name in enumerate(names)
+                }
+            )
+    finally:
+        result.close()
 
 
 _NULL = "\\N"
 
 
-def _read_copy(conn: sa.Connection, statement: sa.Select[Any], columns: Sequence[str]) -> pd.DataFrame:
+def _copied_chunks(
+    conn: sa.Connection, statement: sa.Select[Any], names: list[str], size: int
+) -> Iterator[pd.DataFrame]:
     """PostgreSQL: the server writes the rows as CSV (``COPY (query) TO STDOUT``) and pandas' C parser reads
-    them into columns: no Python object per row and value until the columns are converted. NULL is written
-    as ``\\N`` so that it stays apart from empty text (a text that is exactly ``\\N`` reads
-    as missing); everything is read as text."""
+    them into columns: no Python object per row. NULL is written as ``\\N`` so that it stays apart from
+    empty text (a text that is exactly ``\\N`` reads as missing); everything is read as text."""
     compiled = statement.compile(dialect=conn.dialect)
     driver = conn.connection.driver_connection
     assert driver is not None
@@ -116,14 +155,21 @@ def _read_copy(conn: sa.Connection, statement: sa.Select[Any], columns: Sequence
     with driver.cursor() as cursor, cursor.copy(copy_sql, compiled.params) as copy:
         for block in copy:
             buffer.write(block)
-    buffer.seek(0)
-    names = list(columns)
     if buffer.getbuffer().nbytes == 0:
-        return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
-    frame = pd.read_csv(
-        buffer, header=None, names=names, dtype=object, na_values=[_NULL], keep_default_na=False
+        return
+    buffer.seek(0)
+    reader = pd.read_csv(
+        buffer,
+        header=None,
+        names=names,
+        dtype=object,
+        na_values=[_NULL],
+        keep_default_na=False,
+        chunksize=size,
     )
-    return pd.DataFrame({name: frame[name].astype(object).where(frame[name].notna(), None) for name in names})
+    for chunk in reader:  # each chunk indexed from 0, as the converters' results are
+        objects = {name: chunk[name].astype(object).where(chunk[name].notna(), None) for name in names}
+        yield pd.DataFrame(objects).reset_index(drop=True)
 
 
 def _times(values: pd.Series) -> pd.Series:
@@ -146,12 +192,26 @@ def _ids(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values).astype("Int64")
 
 
+def _floats(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values, errors="coerce").astype(np.float64)
+
+
 def _flags(values: pd.Series) -> pd.Series:
     """Booleans (PostgreSQL: objects, or ``t``/``f`` text from COPY; SQLite: 0/1) as nullable booleans."""
     present = values.dropna()
     if len(present) and isinstance(present.iloc[0], str):
         return values.map({"t": True, "f": False}).astype("boolean")
     return pd.to_numeric(values).astype("boolean")
+
+
+def _lists(values: pd.Series) -> pd.Series:
+    """JSON lists (SQLite keeps JSON as text; PostgreSQL's COPY writes it as text) as lists, ``None`` when
+    missing; each distinct text is parsed once (and its list shared by the rows that hold it: read only)."""
+    codes, texts = pd.factorize(values.to_numpy(dtype=object))
+    parsed = [json.loads(t) if isinstance(t, str) else t for t in texts]
+    table = np.empty(len(parsed) + 1, dtype=object)
+    table[: len(parsed)] = parsed
+    return pd.Series(table[codes], index=values.index, dtype=object)  # code -1 (missing) takes the None
 
 
 def _one_of(conn: sa.Connection, column: sa.ColumnElement[Any], values: list[int]) -> sa.ColumnElement[bool]:
@@ -185,9 +245,9 @@ def _of_chosen(
 
 
 # the frames ------------------------------------------------------------------------------------------
-def _opportunities(conn: sa.Connection, chosen: sa.ColumnElement[bool] | None) -> pd.DataFrame:
-    names = [n for n in FRAME_COLUMNS["opportunities"] if n not in ("known_since", "segment", "team_id",
-                                                                     "question_set_id")]  # fmt: skip
+def _opportunities(reader: _Reader, chosen: sa.ColumnElement[bool] | None) -> pd.DataFrame:
+    joined = ("known_since", "segment", "team_id", "question_set_id")
+    names = [n for n in FRAME_COLUMNS["opportunities"] if n not in joined]
     selected = [sa.cast(_o.c.amount, sa.Float) if n == "amount" else _o.c[n] for n in names]
     statement = (
         sa.select(*selected, _o.c.created_at, _acc.c.segment, _u.c.team_id)
@@ -196,18 +256,15 @@ def _opportunities(conn: sa.Connection, chosen: sa.ColumnElement[bool] | None) -
     )
     if chosen is not None:
         statement = statement.where(chosen)
-    frame = _read(conn, statement, [*names, "known_since", "segment", "team_id"])
-    frame["id"] = _integers(frame["id"])
-    for name in ("owner_id", "account_id", "executive_sponsor_id", "team_id"):
-        frame[name] = _ids(frame[name])
-    frame["amount"] = pd.to_numeric(frame["amount"], errors="coerce").astype(np.float64)
-    frame["probability"] = pd.to_numeric(frame["probability"], errors="coerce").astype(np.float64)
-    for name in ("expected_close_date", "created_date", "closed_date", "known_since"):
-        frame[name] = _times(frame[name])
-    listed = [json.loads(v) if isinstance(v, str) else v for v in frame["competitors"].to_numpy(dtype=object)]
-    frame["competitors"] = pd.Series(listed, index=frame.index, dtype=object)  # SQLite keeps JSON as text
-    frame["engaged_before_preference"] = _flags(frame["engaged_before_preference"])
-    team_sets, for_all = _question_sets(conn)
+    converters: dict[str, Converter | None] = dict.fromkeys([*names, "known_since", "segment", "team_id"])
+    converters.update(id=_integers, amount=_floats, probability=_floats, competitors=_lists)
+    converters.update(engaged_before_preference=_flags)
+    converters.update(dict.fromkeys(("owner_id", "account_id", "executive_sponsor_id", "team_id"), _ids))
+    converters.update(
+        dict.fromkeys(("expected_close_date", "created_date", "closed_date", "known_since"), _times)
+    )
+    frame = reader.read(statement, converters)
+    team_sets, for_all = _question_sets(reader.conn)
     question_set = frame["team_id"].map(team_sets).astype("Int64")
     frame["question_set_id"] = question_set if for_all is None else question_set.fillna(for_all)
     return frame
@@ -232,49 +289,48 @@ def _question_sets(conn: sa.Connection) -> tuple[dict[int, int], int | None]:
     return result, by_team.get(None)
 
 
-def _history(conn: sa.Connection, chosen: sa.ColumnElement[bool] | None) -> pd.DataFrame:
+def _history(reader: _Reader, chosen: sa.ColumnElement[bool] | None) -> pd.DataFrame:
     names = FRAME_COLUMNS["history"]
     statement = (
         sa.select(*(_h.c[n] for n in names))
         .where(_of_chosen(_h.c.opportunity_id, chosen))
         .order_by(_h.c.opportunity_id, _h.c.field, _h.c.changed_at)
     )
-    frame = _read(conn, statement, names)
-    frame["opportunity_id"] = _integers(frame["opportunity_id"])
+    frame = reader.read(
+        statement, {**dict.fromkeys(names), "opportunity_id": _integers, "changed_at": _times}
+    )
     frame["field"] = frame["field"].astype("category")
-    frame["changed_at"] = _times(frame["changed_at"])
     return frame
 
 
-def _activities(conn: sa.Connection, chosen: sa.ColumnElement[bool] | None) -> pd.DataFrame:
+def _activities(reader: _Reader, chosen: sa.ColumnElement[bool] | None) -> pd.DataFrame:
     statement = (
         sa.select(_a.c.opportunity_id, _a.c.occurred_at, _a.c.type)
         .where(_of_chosen(_a.c.opportunity_id, chosen))
         .order_by(_a.c.opportunity_id, _a.c.occurred_at)
     )
-    frame = _read(conn, statement, FRAME_COLUMNS["activities"])
-    frame["opportunity_id"] = _integers(frame["opportunity_id"])
-    frame["occurred_at"] = _times(frame["occurred_at"])
+    frame = reader.read(statement, {"opportunity_id": _integers, "occurred_at": _times, "type": None})
     frame["type"] = frame["type"].astype("category")
     return frame
 
 
-def _attendees(conn: sa.Connection, chosen: sa.ColumnElement[bool] | None) -> pd.DataFrame:
+def _attendees(reader: _Reader, chosen: sa.ColumnElement[bool] | None) -> pd.DataFrame:
     statement = (
         sa.select(_a.c.opportunity_id, _a.c.occurred_at, _ac.c.contact_id, _c.c.is_executive)
         .select_from(_ac.join(_a, _a.c.id == _ac.c.activity_id).join(_c, _c.c.id == _ac.c.contact_id))
         .where(_of_chosen(_a.c.opportunity_id, chosen))
         .order_by(_a.c.opportunity_id, _a.c.occurred_at)
     )
-    frame = _read(conn, statement, FRAME_COLUMNS["activity_contacts"])
-    frame["opportunity_id"] = _integers(frame["opportunity_id"])
-    frame["contact_id"] = _integers(frame["contact_id"])
-    frame["occurred_at"] = _times(frame["occurred_at"])
-    frame["is_executive"] = _flags(frame["is_executive"])
-    return frame
+    converters = {
+        "opportunity_id": _integers,
+        "occurred_at": _times,
+        "contact_id": _integers,
+        "is_executive": _flags,
+    }
+    return reader.read(statement, converters)
 
 
-def _deal_contacts(conn: sa.Connection, chosen: sa.ColumnElement[bool] | None) -> pd.DataFrame:
+def _deal_contacts(reader: _Reader, chosen: sa.ColumnElement[bool] | None) -> pd.DataFrame:
     role = sa.func.coalesce(_oc.c.deal_role, _c.c.deal_role)
     statement = (
         sa.select(
@@ -284,43 +340,40 @@ def _deal_contacts(conn: sa.Connection, chosen: sa.ColumnElement[bool] | None) -
         .where(_of_chosen(_oc.c.opportunity_id, chosen))
         .order_by(_oc.c.opportunity_id, _oc.c.contact_id)
     )
-    frame = _read(conn, statement, FRAME_COLUMNS["deal_contacts"])
-    frame["opportunity_id"] = _integers(frame["opportunity_id"])
-    frame["contact_id"] = _integers(frame["contact_id"])
-    frame["is_executive"] = _flags(frame["is_executive"])
-    return frame
+    converters: dict[str, Converter | None] = dict.fromkeys(FRAME_COLUMNS["deal_contacts"])
+    converters.update(opportunity_id=_integers, contact_id=_integers, is_executive=_flags)
+    return reader.read(statement, converters)
 
 
-def _questions(conn: sa.Connection) -> pd.DataFrame:
+def _questions(reader: _Reader) -> pd.DataFrame:
     statement = sa.select(_q.c.id, _q.c.question_set_id, _q.c.key, _q.c.stage, _q.c.essential).order_by(
         _q.c.question_set_id, _q.c.position, _q.c.id
     )
-    frame = _read(conn, statement, FRAME_COLUMNS["questions"])
-    frame["question_id"] = _integers(frame["question_id"])
-    frame["question_set_id"] = _integers(frame["question_set_id"])
-    frame["essential"] = _flags(frame["essential"])
-    return frame
+    converters: dict[str, Converter | None] = dict.fromkeys(FRAME_COLUMNS["questions"])
+    converters.update(question_id=_integers, question_set_id=_integers, essential=_flags)
+    return reader.read(statement, converters)
 
 
-def _answers(conn: sa.Connection, chosen: sa.ColumnElement[bool] | None) -> pd.DataFrame:
+def _answers(reader: _Reader, chosen: sa.ColumnElement[bool] | None) -> pd.DataFrame:
     statement = (
         sa.select(_ans.c.opportunity_id, _ans.c.question_id, _ans.c.answer, _ans.c.answered_at)
         .where(_of_chosen(_ans.c.opportunity_id, chosen))
         .order_by(_ans.c.opportunity_id, _ans.c.answered_at)
     )
-    frame = _read(conn, statement, FRAME_COLUMNS["answers"])
-    frame["opportunity_id"] = _integers(frame["opportunity_id"])
-    frame["question_id"] = _integers(frame["question_id"])
-    frame["answered_at"] = _times(frame["answered_at"])
-    return frame
+    converters = {
+        "opportunity_id": _integers,
+        "question_id": _integers,
+        "answer": None,
+        "answered_at": _times,
+    }
+    return reader.read(statement, converters)
 
 
-def _stages(conn: sa.Connection) -> pd.DataFrame:
+def _stages(reader: _Reader) -> pd.DataFrame:
     statement = sa.select(_s.c.name, _s.c.position, _s.c.probability, _s.c.outcome).order_by(_s.c.position)
-    frame = _read(conn, statement, FRAME_COLUMNS["stages"])
-    frame["position"] = _integers(frame["position"])
-    frame["probability"] = pd.to_numeric(frame["probability"], errors="coerce").astype(np.float64)
-    return frame
+    return reader.read(
+        statement, {"name": None, "position": _integers, "probability": _floats, "outcome": None}
+    )
 
 
 __all__ = ["load_deal_data"]
