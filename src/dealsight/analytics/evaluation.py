@@ -301,6 +301,14 @@ def evaluate_methods(
     )
 
 
+def _moment(value: Any) -> str:
+    """A time as a reader wants it: the day alone when it is midnight."""
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        stamp = pd.Timestamp(value)
+        return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat(sep=" ")
+    return str(value)
+
+
 def _check_size(rows: int, truth: np.ndarray, folds: int, timed: bool) -> None:
     won, other = int(truth.sum()), int((~truth).sum())
     if rows < MIN_ROWS or min(won, other) < max(MIN_PER_SIDE, 0 if timed else 2 * folds):
@@ -330,8 +338,9 @@ def _splits(
             )
         stamps = pd.Series(np.asarray(time))
         text = (
-            f"time-ordered: learnt from the {len(learn):,} oldest deals (until {stamps.iloc[learn].max()}), "
-            f"tested on the {len(test):,} newest (from {stamps.iloc[test].min()})"
+            f"time-ordered: learnt from the {len(learn):,} oldest deals (until "
+            f"{_moment(stamps.iloc[learn].max())}), tested on the {len(test):,} newest "
+            f"(from {_moment(stamps.iloc[test].min())})"
         )
         return [(learn, test)], text
     if groups is None:

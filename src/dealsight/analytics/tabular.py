@@ -221,7 +221,7 @@ def prepare_table(
     rows_left_out: dict[str, int] = {}
     outcome = frame[target].astype(object).where(frame[target].notna(), None)
     outcome = outcome.map(lambda v: v.strip() if isinstance(v, str) else v).replace("", None)
-    present = outcome.notna().to_numpy()
+    present = outcome.notna().to_numpy().copy()
     if (~present).any():
         rows_left_out[f"no value in '{target}'"] = int((~present).sum())
     values = set(outcome[present])
@@ -248,7 +248,7 @@ def prepare_table(
         present &= dated
         time = parsed.to_numpy()[present]
     used = frame.loc[present]
-    left_out = {name: "left out as asked (leaky)" for name in drop}
+    left_out = {name: "left out as asked (leaky)" for name in drop}  # the CLI's words: "not used: ..."
     features: dict[str, pd.Series] = {}
     groups = None
     group_column = None

@@ -24,7 +24,9 @@
   tested) it gave the better AUC and Brier score in 5 of 6 cases, at twice the time.
   ``calibration="auto"`` uses isotonic regression when at least 1,000 held-out deals, 50 of them on the
   rarer side (positive or not), are there, and Platt's sigmoid otherwise (isotonic over-fits few points).
-  Both are scikit-learn's (``IsotonicRegression``; ``LogisticRegression`` on the log-odds).
+  Both are scikit-learn's: ``IsotonicRegression``, and ``LogisticRegression`` on the booster's log-odds
+  with its default regularisation, which pulls a slope learnt from few deals toward the base rate (on 300
+  to 1,000 synthetic deals split in time: log loss 0.652 against 0.660 unregularised).
 * **Multiclass**: the positive outcome's probability is calibrated as above; the other outcomes share what
   is left in the proportions the booster gave them.
 * **Factors**: per-feature contributions to the positive outcome's log-odds before calibration (which is
@@ -477,7 +479,7 @@ def _fit_calibrator(scores: np.ndarray, positive: np.ndarray, method: str) -> _C
     if method == "isotonic":
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, positive)
         return _Calibrator("isotonic", iso)
-    platt = LogisticRegression(C=1e4).fit(_logit(scores)[:, None], positive)
+    platt = LogisticRegression().fit(_logit(scores)[:, None], positive)
     return _Calibrator("sigmoid", platt)
 
 
