@@ -37,7 +37,7 @@ from sqlalchemy.engine import Engine
 
 from dealsight import __version__
 from dealsight.analytics.deal_data import DealData
-from dealsight.analytics.indicators import INDICATOR_NAMES, MODEL_FEATURES, deal_indicators
+from dealsight.analytics.indicators import INDICATOR_NAMES, INDICATORS, MODEL_FEATURES, deal_indicators
 from dealsight.analytics.playbook import Playbook, assess
 from dealsight.analytics.win_training import (
     WinPredictor,
@@ -312,11 +312,25 @@ def insight_rows(
                 "top_severity": severities[0] if severities else None,
                 "top_risk": deal_risks[0]["risk"] if deal_risks else None,
                 "risks": deal_risks,
-                "factors": factors[position],
-                "indicators": {k: _plain(v) for k, v in values[position].items()},
+                "factors": {
+                    side: [{**f, "value": _shown(f["feature"], f["value"])} for f in entries]
+                    for side, entries in factors[position].items()
+                },
+                "indicators": {k: _shown(str(k), v) for k, v in values[position].items()},
             }
         )
     return rows
+
+
+FLAGS = frozenset(indicator.name for indicator in INDICATORS if indicator.kind == "flag")
+
+
+def _shown(name: str, value: object) -> object:
+    """An indicator's value as stored with an insight: flags as yes/no (booleans), numpy scalars as Python."""
+    value = _plain(value)
+    if name in FLAGS and isinstance(value, float):
+        return bool(value)
+    return value
 
 
 def _number(value: object) -> float | None:

@@ -65,7 +65,8 @@ def short_money(value: object, currency: str | None = "USD") -> str:
 def percent(value: object) -> str:
     if value is None:
         return EMPTY
-    return f"{float(str(value)) * 100:.0f}%"
+    share = float(str(value))
+    return "<1%" if 0 < share < 0.005 else f"{share * 100:.0f}%"
 
 
 def day(value: object) -> str:
