@@ -58,7 +58,7 @@ def upgrade() -> None:
         sa.Column("health", sa.String(10), nullable=False),
         sa.Column("risk_count", sa.Integer, nullable=False),
         sa.Column("top_severity", sa.String(10), nullable=True),
-    sa.Column("top_risk", sa.Text, nullable=True),
+        sa.Column("top_risk", sa.Text, nullable=True),
         sa.Column("risks", sa.JSON, nullable=False),
         sa.Column("factors", sa.JSON, nullable=False),
         sa.Column("indicators", sa.JSON, nullable=False),
