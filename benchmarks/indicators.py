@@ -260,6 +260,7 @@ def synthetic_data(deals: int, seed: int = 0) -> DealData:
 def _median_time(action: Callable[[], Any], runs: int) -> tuple[float, list[float], Any]:
     times, result = [], None
     for _ in range(runs):
+        result = None  # the previous run's result goes before the next run starts
         start = time.perf_counter()
         result = action()
         times.append(time.perf_counter() - start)
@@ -293,6 +294,12 @@ def _bench_indicators(data: DealData, runs: int) -> None:
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak RSS of the process {peak:,.0f} MiB")
+
+
+def _rss_mib() -> float:
+    """The process's resident memory now (Linux)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 
 
 def _write(engine: Any, data: DealData) -> None:
@@ -408,6 +415,7 @@ def _bench_load(data: DealData, backend: str, runs: int, out: Path, reuse: bool)
             with engine.connect() as conn:
                 return load_deal_data(conn)
 
+        before = _rss_mib()
         median, times, loaded = _median_time(load, runs)
         print(
             f"load_deal_data ({backend}): {len(loaded.opportunities):,} deals, "
@@ -415,6 +423,8 @@ def _bench_load(data: DealData, backend: str, runs: int, out: Path, reuse: bool)
             f"{len(loaded.activity_contacts):,} attendees"
         )
         print(f"  median {median:.2f} s (runs: {', '.join(f'{t:.2f}' for t in times)})")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  process memory before loading {before:,.0f} MiB, peak {peak:,.0f} MiB")
         engine.dispose()
     finally:
         if cluster is not None:

@@ -2,7 +2,7 @@
 
 ``load_deal_data(conn)`` reads every deal (or those of some owners, or some ids) with its history,
 activities and who attended them, contacts, qualification answers, the questions and the sales process:
-nine statements, whatever the number of deals.
+ten statements (two of them read the small team and question-set tables), whatever the number of deals.
 
 Decisions (it must read a million deals with ~8 history rows and ~8 activities each):
 
