@@ -28,6 +28,7 @@ from dealsight.analytics.win_training import (
     evaluate_in_time_order,
     fit_predictor,
     health,
+    healths,
     training_set,
 )
 from dealsight.demo.generator import generate_organisation
@@ -175,3 +176,12 @@ def test_health_comes_from_the_chance_against_the_stage_then_the_risks(
     chance: float, rate: float, severities: list[str], expected: str
 ) -> None:
     assert health(chance, rate, severities) == expected
+
+
+def test_health_of_every_deal_at_once_follows_the_same_rule() -> None:
+    rng = np.random.default_rng(0)
+    win = np.where(rng.random(500) < 0.1, np.nan, rng.random(500))
+    rate = rng.uniform(0.1, 0.6, 500)
+    high = rng.random(500) < 0.3
+    expected = [health(w, r, ["high"] if h else []) for w, r, h in zip(win, rate, high, strict=True)]
+    assert healths(win, rate, high) == expected

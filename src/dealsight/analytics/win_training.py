@@ -122,13 +122,20 @@ class WinPredictor:
     note: str | None = None
     labels: dict[str, str] = field(default_factory=lambda: dict(LABELS))
 
-    def factors(self, indicators: pd.DataFrame, top: int = 3) -> list[dict[str, list[dict[str, Any]]]]:
-        """Per row: the model's top factors for and against the win in plain words (none for the
-        fallback, which has only the stage)."""
+    def factor_frame(self, indicators: pd.DataFrame, top: int = 3) -> pd.DataFrame:
+        """The model's top factors for and against each row, long form (:meth:`WinModel.factors` with
+        plain-words labels; ``row`` is the row's position); empty for the fallback, which has only the
+        stage."""
         if self.model is None:
-            return [{"for": [], "against": []} for _ in range(len(indicators))]
+            return pd.DataFrame(
+                columns=["row", "direction", "rank", "feature", "label", "contribution", "value"]
+            )
         x = indicators[self.features].reset_index(drop=True)
-        return factor_words(self.model.factors(x, top, labels=self.labels), len(x))
+        return self.model.factors(x, top, labels=self.labels)
+
+    def factors(self, indicators: pd.DataFrame, top: int = 3) -> list[dict[str, list[dict[str, Any]]]]:
+        """Per row: the factors for and against the win, each ``{feature, label, value, weight}``."""
+        return factor_words(self.factor_frame(indicators, top), len(indicators))
 
     def predictions(self, indicators: pd.DataFrame) -> pd.DataFrame:
         """Per row: ``win_probability`` (the model's, or the stage win rate for the fallback),
@@ -268,6 +275,15 @@ def health(win_probability: float, stage_win_rate: float, severities: list[str])
     return "good"
 
 
+def healths(win: np.ndarray, stage_rate: np.ndarray, has_high: np.ndarray) -> list[str]:
+    """:func:`health` of every deal at once (``has_high``: a high-severity risk fired)."""
+    known = ~(np.isnan(win) | np.isnan(stage_rate))
+    at_risk = known & (win < 0.5 * np.nan_to_num(stage_rate))
+    watch = (known & (win < 0.8 * np.nan_to_num(stage_rate))) | has_high
+    labels: list[str] = np.where(at_risk, "at_risk", np.where(watch, "watch", "good")).tolist()
+    return labels
+
+
 def factor_words(factors: pd.DataFrame, rows: int) -> list[dict[str, list[dict[str, Any]]]]:
     """Per row position (``factors["row"]`` holds positions 0..rows-1): the factors for and against, each
     ``{feature, label, value, weight}``, strongest first (:meth:`WinModel.factors` output)."""
@@ -305,6 +321,7 @@ __all__ = [
     "factor_words",
     "fit_predictor",
     "health",
+    "healths",
     "thin_history",
     "training_set",
 ]

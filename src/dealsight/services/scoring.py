@@ -43,7 +43,7 @@ from dealsight.analytics.win_training import (
     WinPredictor,
     evaluate_in_time_order,
     fit_predictor,
-    health,
+    healths,
     training_set,
 )
 from dealsight.config import get_settings
@@ -275,73 +275,136 @@ def insight_rows(
     model_id: int | None,
     at: datetime,
 ) -> list[dict[str, Any]]:
-    """One stored insight per pair (``deal_insights`` columns)."""
+    """One stored insight per pair (``deal_insights`` columns). Built column-wise: risks, factors and
+    indicators are encoded to JSON text for all deals at once (pandas' encoder), since a scoring run covers
+    every open deal of the organisation."""
     if pairs.empty:
         return []
     indicators = deal_indicators(data, pairs).reset_index(drop=True)
     predicted = predictor.predictions(indicators).reset_index(drop=True)
     indicators["win_probability"] = predicted["win_probability"].to_numpy()
-    factors = predictor.factors(indicators)
-    risks = assess(book, indicators)
-    by_deal: dict[int, list[dict[str, str]]] = {}
-    for deal, rule, severity, risk, action in risks[
-        ["opportunity_id", "rule_id", "severity", "risk", "action"]
-    ].itertuples(index=False, name=None):
-        by_deal.setdefault(int(deal), []).append(
-            {"rule_id": str(rule), "severity": str(severity), "risk": str(risk), "action": str(action)}
+    count = len(indicators)
+    deals = indicators["opportunity_id"].to_numpy()
+    risks = _risks_by_position(assess(book, indicators), deals)
+    factors = _factors_json(predictor.factor_frame(indicators), count)
+    shown = _indicators_json(indicators)
+    win = predicted["win_probability"].to_numpy(dtype=np.float64)
+    stage_rate = predicted["stage_win_rate"].to_numpy(dtype=np.float64)
+    health_of = healths(win, stage_rate, risks.has_high)
+    columns = {
+        name: [None if np.isnan(v) else float(v) for v in predicted[source].to_numpy(dtype=np.float64)]
+        for name, source in (
+            ("win_probability", "win_probability"),
+            ("no_decision_probability", "no_decision_probability"),
+            ("stage_win_rate", "stage_win_rate"),
+            ("crm_probability", "crm_probability"),
+            ("naive_bayes_probability", "naive_bayes_probability"),
         )
-    shown = [name for name in SHOWN_INDICATORS if name in indicators]
-    values = indicators[shown].astype(object).where(indicators[shown].notna(), None).to_dict(orient="records")
-    rows = []
-    for position, deal in enumerate(indicators["opportunity_id"].to_numpy().tolist()):
-        deal_risks = by_deal.get(int(deal), [])
-        p = predicted.iloc[position]
-        severities = [r["severity"] for r in deal_risks]
-        rows.append(
+    }
+    return [
+        {
+            "opportunity_id": int(deals[i]),
+            "scored_at": at,
+            "model_id": model_id,
+            **{name: values[i] for name, values in columns.items()},
+            "health": health_of[i],
+            "risk_count": int(risks.counts[i]),
+            "top_severity": risks.top_severity[i],
+            "top_risk": risks.top_risk[i],
+            "risks": risks.json[i],
+            "factors": factors[i],
+            "indicators": shown[i],
+        }
+        for i in range(count)
+    ]
+
+
+@dataclass(frozen=True)
+class _Risks:
+    counts: np.ndarray
+    has_high: np.ndarray
+    top_severity: list[str | None]
+    top_risk: list[str | None]
+    json: list[str]
+
+
+def _slices(positions: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start and length of each position's run in ``positions`` (sorted)."""
+    lengths = np.bincount(positions, minlength=count) if len(positions) else np.zeros(count, dtype=np.int64)
+    return np.cumsum(lengths) - lengths, lengths
+
+
+def _json_lines(frame: pd.DataFrame) -> list[str]:
+    """Each row of ``frame`` as a JSON object (pandas' C encoder; NaN and None become null)."""
+    if frame.empty:
+        return []
+    return frame.to_json(orient="records", lines=True, force_ascii=False).splitlines()
+
+
+def _risks_by_position(risks: pd.DataFrame, deals: np.ndarray) -> _Risks:
+    """The playbook's risks grouped by the deal's position, severity first (as :func:`assess` orders them)."""
+    count = len(deals)
+    position = pd.Series(np.arange(count), index=deals).reindex(risks["opportunity_id"]).to_numpy()
+    order = np.argsort(position, kind="stable")
+    position = position[order]
+    text = risks.iloc[order][["rule_id", "severity", "risk", "action"]].astype(str)
+    lines = _json_lines(text)
+    starts, lengths = _slices(position, count)
+    severity = text["severity"].to_numpy()
+    risk = text["risk"].to_numpy()
+    has_high = np.zeros(count, dtype=bool)
+    if len(position):
+        has_high[np.unique(position[severity == "high"])] = True
+    return _Risks(
+        counts=lengths,
+        has_high=has_high,
+        top_severity=[str(severity[a]) if n else None for a, n in zip(starts, lengths, strict=True)],
+        top_risk=[str(risk[a]) if n else None for a, n in zip(starts, lengths, strict=True)],
+        json=["[" + ",".join(lines[a : a + n]) + "]" for a, n in zip(starts, lengths, strict=True)],
+    )
+
+
+def _factors_json(frame: pd.DataFrame, count: int) -> list[str]:
+    """Per row position: ``{"for": [...], "against": [...]}`` as JSON text, strongest first."""
+    if frame.empty:
+        return ['{"for":[],"against":[]}'] * count
+    frame = frame.sort_values(["row", "direction", "rank"], kind="stable")  # "for" before "against"
+    feature = frame["feature"].astype(str)
+    value = pd.Series(frame["value"].to_numpy(dtype=object), index=frame.index)
+    flags = feature.isin(FLAGS).to_numpy() & value.map(lambda v: isinstance(v, float) and v == v).to_numpy()
+    value[flags] = value[flags].astype(float).astype(bool)
+    lines = _json_lines(
+        pd.DataFrame(
             {
-                "opportunity_id": int(deal),
-                "scored_at": at,
-                "model_id": model_id,
-                "win_probability": _number(p["win_probability"]),
-                "no_decision_probability": _number(p["no_decision_probability"]),
-                "stage_win_rate": _number(p["stage_win_rate"]),
-                "crm_probability": _number(p["crm_probability"]),
-                "naive_bayes_probability": _number(p["naive_bayes_probability"]),
-                "health": health(float(p["win_probability"]), float(p["stage_win_rate"]), severities),
-                "risk_count": len(deal_risks),
-                "top_severity": severities[0] if severities else None,
-                "top_risk": deal_risks[0]["risk"] if deal_risks else None,
-                "risks": deal_risks,
-                "factors": {
-                    side: [{**f, "value": _shown(f["feature"], f["value"])} for f in entries]
-                    for side, entries in factors[position].items()
-                },
-                "indicators": {k: _shown(str(k), v) for k, v in values[position].items()},
+                "feature": feature,
+                "label": frame["label"].astype(str),
+                "value": value,
+                "weight": frame["contribution"].astype(float),
             }
         )
-    return rows
+    )
+    rows = frame["row"].to_numpy().astype(np.int64)
+    against = (frame["direction"].astype(str) == "against").to_numpy()
+    key = rows * 2 + against
+    starts, lengths = _slices(key, count * 2)
+
+    def part(k: int) -> str:
+        return ",".join(lines[starts[k] : starts[k] + lengths[k]])
+
+    return ['{"for":[' + part(2 * i) + '],"against":[' + part(2 * i + 1) + "]}" for i in range(count)]
+
+
+def _indicators_json(indicators: pd.DataFrame) -> list[str]:
+    """The indicators the deal page shows (:data:`SHOWN_INDICATORS`), per row as JSON text (flags as
+    true/false)."""
+    shown = indicators[[name for name in SHOWN_INDICATORS if name in indicators]].copy()
+    for name in shown.columns:
+        if name in FLAGS:
+            shown[name] = shown[name].astype("boolean")
+    return _json_lines(shown)
 
 
 FLAGS = frozenset(indicator.name for indicator in INDICATORS if indicator.kind == "flag")
-
-
-def _shown(name: str, value: object) -> object:
-    """An indicator's value as stored with an insight: flags as yes/no (booleans), numpy scalars as Python."""
-    value = _plain(value)
-    if name in FLAGS and isinstance(value, float):
-        return bool(value)
-    return value
-
-
-def _number(value: object) -> float | None:
-    number = float(value)  # type: ignore[arg-type]
-    return None if np.isnan(number) else number
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 __all__ = [

@@ -59,9 +59,9 @@ def upgrade() -> None:
         sa.Column("risk_count", sa.Integer, nullable=False),
         sa.Column("top_severity", sa.String(10), nullable=True),
         sa.Column("top_risk", sa.Text, nullable=True),
-        sa.Column("risks", sa.JSON, nullable=False),
-        sa.Column("factors", sa.JSON, nullable=False),
-        sa.Column("indicators", sa.JSON, nullable=False),
+        sa.Column("risks", sa.Text, nullable=False),  # JSON text (store.schema.JsonText)
+        sa.Column("factors", sa.Text, nullable=False),
+        sa.Column("indicators", sa.Text, nullable=False),
     )
     op.create_index("ix_deal_insights_model_id", "deal_insights", ["model_id"])
     op.create_table(
