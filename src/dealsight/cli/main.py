@@ -11,7 +11,7 @@ import sys
 import typer
 
 from dealsight import __version__
-from dealsight.cli import accounts, db, demo, imports, insights, pipeline, serve, users, velocity
+from dealsight.cli import accounts, db, demo, evaluate, imports, insights, pipeline, serve, users, velocity
 from dealsight.cli.console import debug_enabled, err
 from dealsight.errors import DealsightError
 
@@ -34,6 +34,7 @@ app.command("score")(insights.score_command)
 app.command("train")(insights.train_command)
 app.command("risks")(insights.risks_command)
 app.command("model")(insights.model_command)
+app.command("evaluate")(evaluate.evaluate_command)
 app.command("velocity")(velocity.velocity_command)
 app.command("funnel")(velocity.funnel_command)
 app.command("stage-durations")(velocity.stage_durations_command)
