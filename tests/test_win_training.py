@@ -185,3 +185,21 @@ def test_health_of_every_deal_at_once_follows_the_same_rule() -> None:
     high = rng.random(500) < 0.3
     expected = [health(w, r, ["high"] if h else []) for w, r, h in zip(win, rate, high, strict=True)]
     assert healths(win, rate, high) == expected
+
+
+def test_a_value_filled_in_only_at_the_close_is_left_out_and_named(demo_training: TrainingSet) -> None:
+    # as in maven_crm: lost deals have no amount, so the amount alone tells won from lost
+    indicators = demo_training.indicators.copy()
+    lost = demo_training.outcome != "won"
+    for name in ("amount", "amount_percentile", "amount_change_share"):
+        indicators.loc[lost, name] = np.nan
+    training = demo_training
+    leaky = TrainingSet(indicators, training.outcome, training.closed_at, training.closed_deals)
+    predictor = fit_predictor(leaky)
+    assert set(predictor.left_out) == {"amount", "amount_percentile", "amount_change_share"}
+    assert all(auc > 0.97 for auc in predictor.left_out.values())
+    assert "amount" not in predictor.features and "stage_age_ratio" in predictor.features
+    assert predictor.note is not None and "known only at the close" in predictor.note
+    assert "amount (alone AUC 1.00)" in predictor.note
+    # the honest demo has no such feature
+    assert fit_predictor(demo_training).left_out == {}

@@ -19,6 +19,10 @@ Decisions:
   the cut-off) and are scored on the held-out deals' snapshots taken at or after the cut-off: exactly what
   a model trained on the cut-off day would have faced. Metrics overall and per stage; the reliability
   table of each method. The stored model is then refitted on every closed deal.
+- **Known only at the close.** A feature that alone tells won from not won almost perfectly (AUC of at
+  least :data:`LEAK_AUC` on the training snapshots, by its value, its being missing or its categories' win
+  rates) is a value the CRM fills in at the close, not a leading indicator: it is left out and the model's
+  note names it (maven_crm keeps no amount for lost deals: the amount alone gives AUC 1.00).
 - **Baselines always beside the model**: the CRM's stage probability, historical stage win rates and a
   naive Bayes frequency model (:mod:`dealsight.analytics.baselines`).
 - **Health** of a scored deal comes from its calibrated chance against the historical win rate of deals in
@@ -34,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
 from dealsight.analytics.baselines import CrmStageProbability, NaiveBayesFrequency, StageWinRate
 from dealsight.analytics.evaluation import reliability_table, scores
@@ -51,6 +56,7 @@ SNAPSHOT_EVERY_DAYS = 14
 MIN_CLOSED_DEALS = 200
 MIN_PER_OUTCOME = 30
 TEST_SHARE = 0.2
+LEAK_AUC = 0.97
 MIN_STAGE_SNAPSHOTS = 20
 WON = Outcome.WON.value
 BASELINES = ("stage_win_rate", "crm_stage_probability", "naive_bayes")
@@ -120,6 +126,8 @@ class WinPredictor:
     naive_bayes: NaiveBayesFrequency | None
     model: WinModel | None = None
     note: str | None = None
+    left_out: dict[str, float] = field(default_factory=dict)
+    """Features left out as known only at the close, with the AUC each reached alone."""
     labels: dict[str, str] = field(default_factory=lambda: dict(LABELS))
 
     def factor_frame(self, indicators: pd.DataFrame, top: int = 3) -> pd.DataFrame:
@@ -162,6 +170,36 @@ class WinPredictor:
         return result
 
 
+def _single_feature_auc(values: pd.Series, won: np.ndarray) -> float:
+    """How well one feature alone tells won from not won (AUC folded to 0.5-1): its values, its being
+    missing, or for a category the win rate of each value (categories with at most 50 values)."""
+    scores: list[np.ndarray] = [values.isna().to_numpy(dtype=np.float64)]
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = values.to_numpy(dtype=np.float64)
+        if np.isfinite(numbers).any():
+            scores.append(np.nan_to_num(numbers, nan=np.nanmedian(numbers)))
+    else:
+        text = values.astype(object).where(values.notna(), "(missing)").astype(str)
+        if text.nunique() <= 50:
+            scores.append(text.map(pd.Series(won).groupby(text.to_numpy()).mean()).to_numpy(dtype=np.float64))
+    best = 0.5
+    for score in scores:
+        if np.ptp(score) > 0:
+            auc = float(roc_auc_score(won, score))
+            best = max(best, auc, 1 - auc)
+    return best
+
+
+def known_only_at_close(x: pd.DataFrame, won: np.ndarray, features: list[str]) -> dict[str, float]:
+    """Features that alone tell won from not won almost perfectly (AUC at least :data:`LEAK_AUC`): no
+    leading indicator does that, a value the CRM fills in at the close does (maven_crm stores no amount
+    for lost deals). They are left out of the learned models, and the model's note says so."""
+    if len(set(won.tolist())) < 2:
+        return {}
+    found = {name: _single_feature_auc(x[name], won) for name in features}
+    return {name: auc for name, auc in found.items() if auc >= LEAK_AUC}
+
+
 def _fit(kind: str, training: TrainingSet, rows: np.ndarray, random_state: int) -> WinPredictor:
     x = training.indicators.iloc[rows]
     outcome = training.outcome[rows]
@@ -169,7 +207,8 @@ def _fit(kind: str, training: TrainingSet, rows: np.ndarray, random_state: int) 
     won = np.where(outcome == WON, WON, "not_won")
     stage_rates = StageWinRate(column="stage").fit(x, won)
     crm = CrmStageProbability(column="crm_stage_probability").fit(x, won)
-    features = list(MODEL_FEATURES)
+    leaky = known_only_at_close(x, (outcome == WON).astype(int), list(MODEL_FEATURES))
+    features = [name for name in MODEL_FEATURES if name not in leaky]
     naive_bayes = NaiveBayesFrequency().fit(x[features], won)
     model = None
     if kind == GRADIENT_BOOSTING:
@@ -185,6 +224,7 @@ def _fit(kind: str, training: TrainingSet, rows: np.ndarray, random_state: int) 
         crm=crm,
         naive_bayes=naive_bayes,
         model=model,
+        left_out=leaky,
     )
 
 
@@ -193,7 +233,14 @@ def fit_predictor(training: TrainingSet, *, random_state: int = 0) -> WinPredict
     note = thin_history(training)
     kind = STAGE_WIN_RATES if note else GRADIENT_BOOSTING
     predictor = _fit(kind, training, np.arange(training.snapshots), random_state)
-    predictor.note = note
+    notes = [note] if note else []
+    if predictor.left_out:
+        told = ", ".join(f"{LABELS.get(n, n)} (alone AUC {auc:.2f})" for n, auc in predictor.left_out.items())
+        notes.append(
+            f"left out as known only at the close (each alone tells won from lost almost perfectly, which no "
+            f"leading indicator does): {told}"
+        )
+    predictor.note = "; ".join(notes) or None
     return predictor
 
 

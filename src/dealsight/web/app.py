@@ -5,9 +5,9 @@ Static files (the vendored htmx and Chart.js, the style sheet, the page script) 
 
 Routes (see docs/web.md): ``/`` (to the pipeline), ``/sign-in``, ``/sign-out``, ``/pipeline``,
 ``/pipeline.csv``, ``/analytics`` (pipeline analytics), ``/deals/{id}`` (and its qualification answers),
-``/accounts/{id}``, ``/model`` (the win model and its evaluation), ``/admin`` (users, teams, the audit log). Any other path outside the API (``/api``,
-``/openapi.json``, ``/docs``, ``/redoc``, ``/health``) gets the 404 page; API paths keep the API's own
-answer. The pages are left out of the OpenAPI schema.
+``/accounts/{id}``, ``/model`` (the win model and its evaluation), ``/admin`` (users, teams, the audit
+log). Any other path outside the API (``/api``, ``/openapi.json``, ``/docs``, ``/redoc``, ``/health``)
+gets the 404 page; API paths keep the API's own answer. The pages are left out of the OpenAPI schema.
 """
 
 from __future__ import annotations
