@@ -9,6 +9,7 @@ import pytest
 from sklearn.base import clone
 
 from dealsight.analytics.evaluation import auc, expected_calibration_error
+from dealsight.analytics.tabular import Outcomes
 from dealsight.analytics.win_model import WinModel
 from dealsight.errors import InsufficientDataError, ValidationError
 
@@ -115,6 +116,10 @@ def test_time_calibrates_on_the_newest_deals_and_few_use_the_sigmoid() -> None:
     assert p.min() > 0.0 and p.max() < 1.0
     with pytest.raises(ValidationError, match="calibration"):
         WinModel(calibration="platt").fit(X, y, time=when)
+    gaps = when.copy()
+    gaps[5] = np.datetime64("NaT")
+    with pytest.raises(ValidationError, match="none missing"):
+        WinModel().fit(X, y, time=gaps)
 
 
 def test_a_value_never_seen_counts_as_missing(fitted: tuple[WinModel, pd.DataFrame, np.ndarray]) -> None:
@@ -205,3 +210,21 @@ def test_bad_input_is_refused_with_the_field_named() -> None:
         model.win_probability(X.drop(columns="stage_age_days"))
     with pytest.raises(ValidationError, match="holds text"):
         model.win_probability(X.assign(amount="big"))
+
+
+def test_calibration_holds_out_deals_never_learnt_from_and_keeps_groups_whole() -> None:
+    rng = np.random.default_rng(9)
+    small = Outcomes.of(rng.choice(["won", "lost"], 3000), "won")
+    groups = rng.integers(0, 1000, 3000)
+    splits = WinModel()._calibration_splits(small, None, groups)
+    assert len(splits) == 3  # cross-fitting: every deal is held out once
+    assert sorted(np.concatenate([held for _, held in splits]).tolist()) == list(range(3000))
+    for learn, held in splits:
+        assert not set(groups[learn]) & set(groups[held])
+    large = Outcomes.of(rng.choice(["won", "lost"], 100_000), "won")
+    ((learn, held),) = WinModel()._calibration_splits(large, None, None)  # one random fifth is enough
+    assert len(held) == pytest.approx(20_000, rel=0.01) and not set(learn) & set(held)
+    when = rng.permutation(3000)
+    ((learn, held),) = WinModel()._calibration_splits(small, when, groups)
+    assert when[held].min() == 2400 and when[learn].max() < 2400  # the newest fifth calibrates
+    assert not set(groups[learn]) & set(groups[held])
