@@ -11,8 +11,10 @@ Decisions (it must read a million deals with ~8 history rows and ~8 activities e
   from the driver's cursor as plain tuples and taken apart one column at a time in C. Types are converted
   per column (dates and times with ``pandas.to_datetime``, flags and numbers with ``astype``), never per
   row in Python, and chunk by chunk (:data:`CHUNK_ROWS` rows): memory holds the driver's objects of one
-  chunk at a time, not of a whole table (a million deals' ~28 million rows). Money is cast to a float in SQL (analytics works in floats, as
-  :mod:`dealsight.store.frames` does).
+  chunk at a time, not of a whole table (a million deals' ~28 million rows). Money is cast to a float
+  in SQL (analytics works in floats, as :mod:`dealsight.store.frames` does).
+- **The floor is the driver**: about 1-1.5 microseconds per row to hand rows to Python (SQLite's cursor;
+  PostgreSQL's COPY sends one message per row), ~90-120 s for a million deals (benchmarks/indicators.py).
 - **Dates** (created, expected close, closed) arrive as ``datetime64`` at midnight, times as naive UTC
   ``datetime64``: what the indicators compute on, without a conversion per value.
 - **Joins in SQL**: the account's ``segment`` and the owner's ``team_id`` come with the deal, the contact
