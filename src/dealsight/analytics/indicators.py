@@ -30,8 +30,9 @@ a moving state that is overwritten as the deal progresses and after it closes (a
 only after a purchase), so taken as now it describes how the deal ended, not where the buyer stood.
 
 Kinds: numbers are float64 with NaN when unknown; flags are 0.0/1.0 with NaN when unknown; categories and
-text are objects with ``None``; ids keep their values. The result has one row per pair, in the pairs'
-order and with the pairs' index.
+text are objects with ``None``; ids keep their values (``owner_id`` as nullable integers when the input
+has them). The result has one row per pair, in the pairs' order and with the pairs' index. A pair before
+its deal's start still gets a row: the deal as first recorded, with a negative ``deal_age_days``.
 """
 
 from __future__ import annotations
