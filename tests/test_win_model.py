@@ -10,7 +10,7 @@ from sklearn.base import clone
 
 from dealsight.analytics.evaluation import auc, expected_calibration_error
 from dealsight.analytics.tabular import Outcomes
-from dealsight.analytics.win_model import WinModel
+from dealsight.analytics.win_model import WinModel, _fit_calibrator
 from dealsight.errors import InsufficientDataError, ValidationError
 
 
@@ -64,7 +64,7 @@ def test_probabilities_per_outcome_in_classes_order(
     assert np.allclose(proba.sum(axis=1), 1.0) and proba.min() >= 0.0 and proba.max() <= 1.0
     assert np.array_equal(model.win_probability(X), proba[:, 1])
     assert auc(y == "won", model.win_probability(X)) > 0.7
-    assert model.calibrator_.method == "isotonic"  # 4,000 deals: three folds hold out all of them
+    assert model.calibrator_.method == "sigmoid"
     assert list(model.feature_names_in_) == list(X.columns) and model.n_features_in_ == 5
 
 
@@ -104,13 +104,26 @@ def test_calibration_repairs_an_overconfident_booster() -> None:
     assert calibrated_ece < 0.05 and calibrated_ece < raw_ece / 3, (raw_ece, calibrated_ece)
     default = WinModel().fit(X, y)
     assert expected_calibration_error(y_new == "won", default.win_probability(X_new)) < 0.04
+    isotonic = WinModel(calibration="isotonic", **overfit).fit(X, y)
+    assert expected_calibration_error(y_new == "won", isotonic.win_probability(X_new)) < 0.05
 
 
-def test_time_calibrates_on_the_newest_deals_and_few_use_the_sigmoid() -> None:
+def test_isotonic_steps_at_the_ends_never_say_certain() -> None:
+    # held-out scores: the three highest were all won, the three lowest all lost
+    scores = np.r_[0.05, 0.06, 0.07, np.linspace(0.2, 0.8, 94), 0.95, 0.96, 0.97]
+    won = np.r_[[False] * 3, np.arange(94) % 2 == 0, [True] * 3]
+    model = WinModel(calibration="isotonic")
+    model.calibrator_ = _fit_calibrator(scores, won, "isotonic")
+    top, bottom = model.calibrator_(np.array([0.99])), model.calibrator_(np.array([0.01]))
+    rate = won.mean()
+    assert top[0] == pytest.approx((3 + 2 * rate) / (3 + 2)) and bottom[0] == pytest.approx(2 * rate / 5)
+    assert np.all(np.diff(model.calibrator_(np.linspace(0, 1, 50))) >= 0)
+
+
+def test_time_calibrates_on_the_newest_deals() -> None:
     X, y = _deals(2000, seed=6)
     when = pd.date_range("2022-01-01", periods=2000, freq="6h").to_numpy()
     model = WinModel().fit(X, y, time=when)
-    assert model.calibrator_.method == "sigmoid"  # 400 held-out deals: too few for isotonic regression
     assert 1 <= model.n_trees_ <= 300
     p = model.win_probability(X)
     assert p.min() > 0.0 and p.max() < 1.0
