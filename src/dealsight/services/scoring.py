@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import time
 from collections.abc import Callable
@@ -342,16 +343,36 @@ def _json_lines(frame: pd.DataFrame) -> list[str]:
 
 
 def _risks_by_position(risks: pd.DataFrame, deals: np.ndarray) -> _Risks:
-    """The playbook's risks grouped by the deal's position, severity first (as :func:`assess` orders them)."""
+    """The playbook's risks grouped by the deal's position, severity first (as :func:`assess` orders them).
+
+    Risks repeat (a rule's text is formatted once per distinct text), so each distinct (rule, severity,
+    risk, action) is encoded to JSON once and deals pick theirs by code."""
     count = len(deals)
     position = pd.Series(np.arange(count), index=deals).reindex(risks["opportunity_id"]).to_numpy()
     order = np.argsort(position, kind="stable")
     position = position[order]
-    text = risks.iloc[order][["rule_id", "severity", "risk", "action"]].astype(str)
-    lines = _json_lines(text)
+    parts = risks.iloc[order][["rule_id", "severity", "risk", "action"]].reset_index(drop=True)
+    key = (
+        parts.groupby(["rule_id", "severity", "risk", "action"], observed=True, sort=False)
+        .ngroup()
+        .to_numpy()
+    )
+    first = pd.Series(np.arange(len(key))).groupby(key).first().to_numpy()
+    encoded = np.asarray(
+        [
+            json.dumps(
+                {"rule_id": str(r), "severity": str(sv), "risk": str(rk), "action": str(a)},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+            for r, sv, rk, a in parts.iloc[first].itertuples(index=False, name=None)
+        ],
+        dtype=object,
+    )
+    lines = encoded[key].tolist() if len(key) else []
     starts, lengths = _slices(position, count)
-    severity = text["severity"].to_numpy()
-    risk = text["risk"].to_numpy()
+    severity = np.asarray(parts["severity"].to_numpy(), dtype=object)
+    risk = np.asarray(parts["risk"].to_numpy(), dtype=object)
     has_high = np.zeros(count, dtype=bool)
     if len(position):
         has_high[np.unique(position[severity == "high"])] = True
