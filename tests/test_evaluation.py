@@ -22,7 +22,7 @@ from dealsight.analytics.evaluation import (
     stratified_folds,
     time_split,
 )
-from dealsight.errors import InsufficientDataError
+from dealsight.errors import InsufficientDataError, ValidationError
 
 
 def test_auc_counts_the_pairs_ranked_right() -> None:
@@ -163,3 +163,9 @@ def test_too_few_deals_say_how_many_there_are() -> None:
     X, y = _deals(30)
     with pytest.raises(InsufficientDataError, match="30 deals"):
         evaluate_methods(X, y, {"base_rate": lambda: BaseRate(positive="won")}, positive="won")
+
+
+def test_a_positive_outcome_that_never_occurs_is_refused() -> None:
+    X, y = _deals(100)
+    with pytest.raises(ValidationError, match="'Won'"):
+        evaluate_methods(X, y, {"base_rate": lambda: BaseRate(positive="Won")}, positive="Won")

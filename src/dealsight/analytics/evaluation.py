@@ -258,6 +258,10 @@ def evaluate_methods(
     only and scored on its test part; see the module's docstring for the splits and metrics."""
     labels = np.asarray(y, dtype=object)
     truth = labels == positive
+    if not truth.any():
+        raise ValidationError(
+            f"the positive outcome {positive!r} does not occur", [FieldProblem("positive", "not an outcome")]
+        )
     _check_size(len(labels), truth, folds, time is not None)
     splits, split = _splits(labels, truth, time, groups, folds, repeats, test_share, random_state)
     stamps = None if time is None else np.asarray(time)
@@ -331,7 +335,10 @@ def _splits(
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
     if time is not None:
         learn, test = time_split(time, test_share, groups)
-        if min(int(truth[test].sum()), int((~truth[test]).sum())) == 0 or len(learn) == 0:
+        sides = [int(truth[part].sum()) for part in (learn, test)] + [
+            int((~truth[part]).sum()) for part in (learn, test)
+        ]
+        if min(sides) == 0:
             raise InsufficientDataError(
                 f"the time-ordered split leaves {len(learn):,} older deals to learn from and {len(test):,} "
                 f"newest to test with {int(truth[test].sum())} positive; both sides need won and lost deals"
