@@ -26,14 +26,9 @@
   The calibrator is Platt's sigmoid by default: scikit-learn's ``LogisticRegression`` on the booster's
   log-odds, with its default regularisation, which pulls a slope learnt from few deals toward the base rate.
   ``calibration="isotonic"`` uses scikit-learn's ``IsotonicRegression`` instead, its steps smoothed (see
-  :func:`_smoothed_isotonic`). Measured, time-ordered unless said (newest 20% tested; AUC, Brier, log loss,
-  ECE), sigmoid against plain and smoothed isotonic: Maven CRM 0.462/0.2293/0.651/0.021 against
-  0.467/0.2381/0.787/0.063 and 0.467/0.2336/0.660/0.056 (isotonic's end steps said 100% for deals that were
-  lost); synthetic 100,000 deals 0.753/0.2008/0.586/0.009 against 0.753/0.2010/0.588/0.010 and
-  0.753/0.2010/0.586/0.011; IBM 5-fold 0.843/0.1213/0.385/0.009 against 0.843/0.1214/0.386/0.007 and
-  0.843/0.1214/0.385/0.007; an over-fitted booster (127 leaves, 2 deals a leaf) on new deals: ECE 0.234
-  raw, 0.038 sigmoid, 0.043 isotonic. Isotonic regression never did better where it counts (Brier, log
-  loss), and it fails badly at the ends.
+  :func:`_smoothed_isotonic`). Measured on Maven CRM and synthetic data in time order, IBM in 5 folds and an
+  over-fitted booster, isotonic regression never beat the sigmoid on Brier score or log loss, and on Maven
+  its end steps said 100% for deals then lost (log loss 0.787 against 0.651; docs/evaluate.md).
 * **Multiclass**: the positive outcome's probability is calibrated as above; the other outcomes share what
   is left in the proportions the booster gave them.
 * **Factors**: per-feature contributions to the positive outcome's log-odds before calibration (which is
@@ -522,7 +517,8 @@ def _smoothed_isotonic(scores: np.ndarray, positive: np.ndarray) -> tuple[np.nda
 def _fit_calibrator(scores: np.ndarray, positive: np.ndarray, method: str) -> _Calibrator:
     if method not in ("isotonic", "sigmoid"):
         raise ValidationError(
-            f"unknown calibration {method!r}; use 'sigmoid' or 'isotonic'", [FieldProblem("calibration", method)]
+            f"unknown calibration {method!r}; use 'sigmoid' or 'isotonic'",
+            [FieldProblem("calibration", method)],
         )
     if method == "isotonic":
         return _Calibrator("isotonic", steps=_smoothed_isotonic(scores, positive))
