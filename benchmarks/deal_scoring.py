@@ -47,6 +47,7 @@ from dealsight.analytics.indicators import INDICATOR_NAMES, MODEL_FEATURES
 from dealsight.analytics.playbook import default_playbook
 from dealsight.analytics.replay import OPPORTUNITY_COLUMNS, state_as_of
 from dealsight.analytics.win_training import (
+    WinPredictor,
     evaluate_in_time_order,
     fit_predictor,
     training_set,
@@ -140,23 +141,15 @@ def median_of(action: Callable[[], Any], runs: int) -> tuple[float, list[float],
 def show(name: str, median: float, times: list[float], baseline: float, aim: float) -> None:
     runs = ", ".join(f"{t:.1f}" for t in times)
     verdict = "meets" if median < aim else "misses"
-    print(
-        f"  {name}: median {median:.1f} s (runs {runs}); baseline {baseline:.1f} s, ratio {median / baseline:.1f}"
-    )
+    ratio = median / baseline
+    print(f"  {name}: median {median:.1f} s (runs {runs}); baseline {baseline:.1f} s, ratio {ratio:.1f}")
     print(f"  aim under {aim:.0f} s: {verdict}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--closed", type=int, default=200_000, help="closed deals to train on")
-    parser.add_argument("--open", type=int, default=1_000_000, help="open deals to score")
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-
-    print(f"generating {args.closed:,} closed deals", flush=True)
-    closed = closed_organisation(args.closed, seed=11)
+def bench_training(closed_deals: int, runs: int) -> WinPredictor:
+    """Time training as ``dealsight train`` does it; the predictor of the last run."""
+    print(f"generating {closed_deals:,} closed deals", flush=True)
+    closed = closed_organisation(closed_deals, seed=11)
     until = pd.Timestamp(NOW)
 
     def baselines_only() -> None:
@@ -174,15 +167,26 @@ def main() -> None:
         return training, evaluation, predictor
 
     print("training", flush=True)
-    base, _, _ = median_of(baselines_only, args.runs)
-    median, times, (training, evaluation, predictor) = median_of(train, args.runs)
+    base, _, _ = median_of(baselines_only, runs)
+    median, times, (training, evaluation, predictor) = median_of(train, runs)
     print(
         f"training on {training.closed_deals:,} closed deals ({training.snapshots:,} snapshots), "
         f"kind {predictor.kind}; held-out model Brier {evaluation['results']['model']['brier']:.3f} against "
         f"stage win rates {evaluation['results']['stage_win_rate']['brier']:.3f}"
     )
     show("train (snapshots, time-ordered evaluation, refit)", median, times, base, 60)
-    del closed, training
+    return predictor  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--closed", type=int, default=200_000, help="closed deals to train on")
+    parser.add_argument("--open", type=int, default=1_000_000, help="open deals to score")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    predictor = bench_training(args.closed, args.runs)
 
     print(f"generating {args.open:,} open deals", flush=True)
     data = synthetic_data(args.open, seed=5)
