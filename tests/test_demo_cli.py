@@ -92,7 +92,8 @@ def test_demo_serves_the_product(tmp_path: Path) -> None:
     )
     try:
         assert server.stdout is not None
-        printed = [server.stdout.readline() for _ in range(4)]
+        printed = [server.stdout.readline() for _ in range(5)]
+        assert "scored" in printed[3] and "open deals" in printed[3], printed  # the pipeline is scored
         assert f"http://127.0.0.1:{port}" in printed[-1], printed
         health = None
         for _ in range(100):

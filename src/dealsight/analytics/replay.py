@@ -138,7 +138,7 @@ def state_as_of(
     # a deal in a closed stage whose recorded close came later was still open at as_of; when no stage
     # change says where it stood, its stage is shown as not recorded rather than guessed
     closed_later = pd.to_datetime(frame["closed_date"]) > as_of
-    in_closed_stage = frame["stage"].map(lambda s: stage_outcomes.get(s) is not None)
+    in_closed_stage = frame["stage"].map(lambda s: stage_outcomes.get(s) is not None).astype(bool)
     frame.loc[closed_later & in_closed_stage, "stage"] = STAGE_NOT_RECORDED
     frame["outcome"] = [
         _outcome_at(stage_outcomes.get(stage), recorded)
