@@ -57,3 +57,11 @@ def test_a_first_change_without_an_old_value_starts_the_known_spells() -> None:
 def test_no_deals_give_an_empty_frame_with_the_columns() -> None:
     spells = stage_spells(_deals(), _history())
     assert spells.empty and list(spells.columns) == list(SPELL_COLUMNS)
+
+
+def test_a_mistyped_year_gives_a_long_spell_not_an_overflow() -> None:
+    deals = _deals((1, "Proposal", date(1146, 3, 4)))
+    history = _history((1, "stage", datetime(2026, 1, 1), "Prospecting", "Proposal"))
+    days = spell_days(stage_spells(deals, history))
+    assert days.iloc[0] == (date(2026, 1, 1) - date(1146, 3, 4)).days
+    assert pd.isna(days.iloc[1])

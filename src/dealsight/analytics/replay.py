@@ -113,10 +113,10 @@ def state_as_of(
     frame = opportunities.copy()
     first_change = _first_change(history)
     # one resolution for the three sources (dates, change instants, row stamps) so filling keeps it
-    existed_since = pd.to_datetime(frame["created_date"]).astype("datetime64[ns]")
+    existed_since = pd.to_datetime(frame["created_date"]).astype("datetime64[s]")
     first_seen = pd.Series(first_change.reindex(frame["id"]).to_numpy(), index=frame.index)
-    existed_since = existed_since.fillna(pd.to_datetime(first_seen).astype("datetime64[ns]"))
-    existed_since = existed_since.fillna(pd.to_datetime(frame["known_since"]).astype("datetime64[ns]"))
+    existed_since = existed_since.fillna(pd.to_datetime(first_seen).astype("datetime64[s]"))
+    existed_since = existed_since.fillna(pd.to_datetime(frame["known_since"]).astype("datetime64[s]"))
     frame = frame[existed_since.isna() | (existed_since <= as_of)].copy()
 
     earlier = _values_before_later_changes(history, as_of)

@@ -107,7 +107,10 @@ def spell_days(spells: pd.DataFrame, until: pd.Timestamp | None = None) -> pd.Se
     end = spells["left_at"]
     if until is not None:
         end = end.fillna(until)
-    return (end - spells["entered_at"]).dt.total_seconds() / 86400.0
+    # in whole seconds: a spell of centuries (a mistyped year) overflows nanoseconds
+    span = end.to_numpy(dtype="datetime64[s]") - spells["entered_at"].to_numpy(dtype="datetime64[s]")
+    days = np.where(np.isnat(span), np.nan, span.astype(np.int64) / 86400.0)
+    return pd.Series(days, index=spells.index, dtype=np.float64)
 
 
 __all__ = ["SPELL_COLUMNS", "deal_start", "spell_days", "stage_spells"]
