@@ -315,17 +315,15 @@ def _json(metrics: Mapping[str, float]) -> dict[str, float | None]:
 # scoring -------------------------------------------------------------------------------------------------
 def health(win_probability: float, stage_win_rate: float, severities: list[str]) -> str:
     """What a deal's chance and risks add up to (module docstring): the model's calibrated chance against
-    the historical win rate of its stage first, the playbook's risks second."""
-    known = not (np.isnan(win_probability) or np.isnan(stage_win_rate))
-    if known and win_probability < 0.5 * stage_win_rate:
-        return "at_risk"
-    if (known and win_probability < 0.8 * stage_win_rate) or "high" in severities:
-        return "watch"
-    return "good"
+    the historical win rate of its stage first, the playbook's risks second (the rule is :func:`healths`)."""
+    return healths(np.array([win_probability]), np.array([stage_win_rate]), np.array(["high" in severities]))[
+        0
+    ]
 
 
 def healths(win: np.ndarray, stage_rate: np.ndarray, has_high: np.ndarray) -> list[str]:
-    """:func:`health` of every deal at once (``has_high``: a high-severity risk fired)."""
+    """The health of every deal at once (``has_high``: a high-severity risk fired): ``at_risk`` below half
+    the stage's historical win rate; ``watch`` below four fifths of it or with a high-severity risk."""
     known = ~(np.isnan(win) | np.isnan(stage_rate))
     at_risk = known & (win < 0.5 * np.nan_to_num(stage_rate))
     watch = (known & (win < 0.8 * np.nan_to_num(stage_rate))) | has_high
