@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,6 +103,29 @@ def chromium() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@contextmanager
+def sized_page(chromium: Browser, viewport: dict[str, int]) -> Iterator[Page]:
+    """A fresh browser context (no cookies) at ``viewport`` for screenshots (into :data:`SCREENSHOTS`);
+    console errors fail the test once the block ends."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = chromium.new_context(viewport=viewport)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield tab
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def overflow(tab: Page) -> int:
+    """How many pixels the page is wider than the screen (0 or less: it fits)."""
+    wider: int = tab.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    return wider
 
 
 @pytest.fixture

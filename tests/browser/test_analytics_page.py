@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from dealsight.domain.clock import utc_now
 from dealsight.services.pipeline_analytics import outcome_report
-from tests.browser.conftest import LAPTOP, PHONE, SCREENSHOTS, LiveServer
+from tests.browser.conftest import LAPTOP, PHONE, SCREENSHOTS, LiveServer, overflow, sized_page
 from tests.browser.test_pages_in_chromium import sign_in
 
 CHARTS_DRAWN = """() => {
@@ -78,23 +78,12 @@ def test_a_manager_sees_every_chart_drawn_and_filters_in_place(page: Page, live_
 def test_screenshots_of_the_analytics_page(
     chromium: Browser, live_server: LiveServer, size: str, viewport: dict[str, int]
 ) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    context = chromium.new_context(viewport=viewport)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
+    with sized_page(chromium, viewport) as page:
         sign_in(page, live_server, "admin")
         page.goto(f"{live_server.url}/analytics?by=team&breakdown=owner")
         assert len(drawn_charts(page)) >= 6
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0, f"the analytics page is {overflow}px wider than the screen at {size} size"
+        wider = overflow(page)
+        assert wider <= 0, f"the analytics page is {wider}px wider than the screen at {size} size"
         path = SCREENSHOTS / f"analytics-{size}.png"
         page.screenshot(path=str(path), full_page=True)
         assert path.stat().st_size > 20_000
-    finally:
-        context.close()
-    assert not errors, errors

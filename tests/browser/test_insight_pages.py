@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from dealsight.services.scoring import score_open_deals
 from dealsight.store.schema import deal_insights
-from tests.browser.conftest import LAPTOP, PHONE, SCREENSHOTS, LiveServer
+from tests.browser.conftest import LAPTOP, PHONE, SCREENSHOTS, LiveServer, overflow, sized_page
 from tests.browser.test_pages_in_chromium import deal_ids, sign_in
 
 CHART_ATTACHED = "() => !!(window.Chart && window.Chart.getChart(document.querySelector('canvas')))"
@@ -73,13 +73,7 @@ def test_the_model_page_draws_the_reliability_chart(page: Page, scored: LiveServ
 def test_screenshots_of_the_insight_pages(
     chromium: Browser, scored: LiveServer, size: str, viewport: dict[str, int]
 ) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    context = chromium.new_context(viewport=viewport)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
+    with sized_page(chromium, viewport) as page:
         sign_in(page, scored, "admin")
         page.goto(f"{scored.url}/pipeline?sort=win_probability")
         first = deal_ids(page)[0]
@@ -89,11 +83,6 @@ def test_screenshots_of_the_insight_pages(
                 page.wait_for_function(CHART_ATTACHED)
             shot = SCREENSHOTS / f"{name}-{size}.png"
             page.screenshot(path=str(shot), full_page=True)
-            overflow = page.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
-            assert overflow <= 0, f"{path} is {overflow}px wider than the screen at {size} size"
+            wider = overflow(page)
+            assert wider <= 0, f"{path} is {wider}px wider than the screen at {size} size"
             assert shot.stat().st_size > 20_000
-    finally:
-        context.close()
-    assert not errors, errors
