@@ -18,6 +18,7 @@ indicators of the deal. Decisions:
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -54,6 +55,13 @@ class Template:
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def constant(self) -> str | None:
+        """The text when the template reads no indicator (the same for every deal), else None."""
+        if any(isinstance(p, Field) for p in self.pieces):
+            return None
+        return "".join(p for p in self.pieces if isinstance(p, str))
 
     def render(self, scope: Scope, rows: npt.NDArray[np.intp]) -> Rendered:
         """The text for each of ``rows`` (positions in the scope's frame), as codes into distinct texts."""
@@ -108,6 +116,9 @@ def _field_texts(
     if isinstance(value, Number):
         numbers = _at(value.values, rows).astype(np.float64)
         numbers = np.where(np.isfinite(numbers), numbers, np.nan)
+        places = _shown_places(spec)
+        if places is not None:  # values that read the same are formatted once
+            numbers = np.round(numbers, places)
         codes, uniques = pd.factorize(numbers, use_na_sentinel=True)
         return np.asarray(codes, dtype=np.intp), [format_number(float(u), spec) for u in uniques]
     if isinstance(value, Categories):
@@ -118,6 +129,18 @@ def _field_texts(
         true, false = _at(value.true, rows), _at(value.false, rows)
         return np.where(true, 1, np.where(false, 0, -1)).astype(np.intp), ["no", "yes"]
     return np.zeros(len(rows), dtype=np.intp), [format_text(value.value, spec)]
+
+
+_FIXED_SPEC = re.compile(r"^[^.]*\.(\d+)([f%])$")
+
+
+def _shown_places(spec: str) -> int | None:
+    """The decimal places a fixed-point spec shows (``.0f``: 0, ``,.1f``: 1, ``.0%``: 2 of the fraction),
+    or None when the spec does not fix them."""
+    match = _FIXED_SPEC.match(spec)
+    if match is None:
+        return None
+    return int(match.group(1)) + (2 if match.group(2) == "%" else 0)
 
 
 def format_number(value: float, spec: str) -> str:

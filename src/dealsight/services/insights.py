@@ -18,7 +18,14 @@ from sqlalchemy.engine import Engine
 
 from dealsight.domain.access import Scope
 from dealsight.services.records import ListQuery, Page, normalise_query, not_found, opportunity_visible
-from dealsight.store.insights import StoredModel, active_model, model_by_id, model_versions, score_history_of
+from dealsight.store.insights import (
+    StoredModel,
+    active_model,
+    model_by_id,
+    model_versions,
+    score_history_of,
+    stored_risk_actions,
+)
 from dealsight.store.records import DealStatus, status_filter
 from dealsight.store.schema import deal_insights, opportunities, users
 
@@ -34,6 +41,12 @@ class Risk:
     severity: str
     risk: str
     action: str
+
+
+def _risk(stored: Mapping[str, Any], actions: Mapping[str, str]) -> Risk:
+    """A stored risk; one without its own action takes its rule's (stored once per scoring run)."""
+    action = stored.get("action") or actions.get(stored["rule_id"], "")
+    return Risk(rule_id=stored["rule_id"], severity=stored["severity"], risk=stored["risk"], action=action)
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,7 @@ def deal_insight(engine: Engine, scope: Scope, opportunity_id: int) -> DealInsig
             return None
         model = None if row["model_id"] is None else model_by_id(conn, row["model_id"])
         trend = tuple(score_history_of(conn, opportunity_id))
+        actions = stored_risk_actions(conn) if row["risks"] else {}
     factors = row["factors"] or {}
     return DealInsight(
         opportunity_id=opportunity_id,
@@ -121,7 +135,7 @@ def deal_insight(engine: Engine, scope: Scope, opportunity_id: int) -> DealInsig
         naive_bayes_probability=row["naive_bayes_probability"],
         manual_probability=row["probability"],
         health=row["health"],
-        risks=tuple(Risk(**risk) for risk in row["risks"] or ()),
+        risks=tuple(_risk(risk, actions) for risk in row["risks"] or ()),
         factors_for=_factors(factors.get("for")),
         factors_against=_factors(factors.get("against")),
         indicators=dict(row["indicators"] or {}),
@@ -192,6 +206,7 @@ def deals_at_risk(engine: Engine, scope: Scope, query: RiskQuery | None = None) 
     with engine.connect() as conn:
         rows = conn.execute(page).mappings().all()
         total = conn.execute(sa.select(sa.func.count()).select_from(base).where(*where)).scalar_one()
+        actions = stored_risk_actions(conn) if rows else {}
     items = tuple(
         DealRisks(
             opportunity_id=row["id"],
@@ -203,7 +218,7 @@ def deals_at_risk(engine: Engine, scope: Scope, query: RiskQuery | None = None) 
             currency=row["currency"],
             win_probability=row["win_probability"],
             health=row["health"],
-            risks=tuple(Risk(**r) for r in row["risks"] or () if r["severity"] in wanted),
+            risks=tuple(_risk(r, actions) for r in row["risks"] or () if r["severity"] in wanted),
         )
         for row in rows
     )

@@ -21,10 +21,9 @@
 
 from __future__ import annotations
 
-import json
 import pickle
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -50,6 +49,13 @@ from dealsight.analytics.win_training import (
 from dealsight.config import get_settings
 from dealsight.domain.clock import utc_now
 from dealsight.errors import InsufficientDataError
+from dealsight.services.json_columns import (
+    ROW_END,
+    grouped_json_lists,
+    json_value,
+    records_json,
+    value_tokens,
+)
 from dealsight.services.playbooks import load_playbook
 from dealsight.store.database import transaction
 from dealsight.store.deal_frames import load_deal_data
@@ -58,6 +64,7 @@ from dealsight.store.insights import (
     active_model,
     append_score_history,
     replace_insights,
+    replace_risk_actions,
     save_model,
 )
 
@@ -240,6 +247,7 @@ def score_open_deals(
     _step(progress, "storing the insights")
     with transaction(engine) as conn:
         replace_insights(conn, rows)
+        replace_risk_actions(conn, constant_actions(book))
         append_score_history(
             conn,
             [
@@ -277,47 +285,80 @@ def insight_rows(
     at: datetime,
 ) -> list[dict[str, Any]]:
     """One stored insight per pair (``deal_insights`` columns). Built column-wise: risks, factors and
-    indicators are encoded to JSON text for all deals at once (pandas' encoder), since a scoring run covers
-    every open deal of the organisation."""
+    indicators are encoded to JSON text for all deals at once (:mod:`dealsight.services.json_columns`),
+    since a scoring run covers every open deal of the organisation."""
     if pairs.empty:
         return []
     indicators = deal_indicators(data, pairs).reset_index(drop=True)
     predicted = predictor.predictions(indicators).reset_index(drop=True)
     indicators["win_probability"] = predicted["win_probability"].to_numpy()
-    count = len(indicators)
     deals = indicators["opportunity_id"].to_numpy()
-    risks = _risks_by_position(assess(book, indicators), deals)
-    factors = _factors_json(predictor.factor_frame(indicators), count)
+    risks = _risks_by_position(assess(book, indicators), deals, constant_actions(book))
+    factors = _factors_json(predictor.factor_frame(indicators), indicators)
     shown = _indicators_json(indicators)
     win = predicted["win_probability"].to_numpy(dtype=np.float64)
     stage_rate = predicted["stage_win_rate"].to_numpy(dtype=np.float64)
     health_of = healths(win, stage_rate, risks.has_high)
-    columns = {
-        name: [None if np.isnan(v) else float(v) for v in predicted[source].to_numpy(dtype=np.float64)]
-        for name, source in (
-            ("win_probability", "win_probability"),
-            ("no_decision_probability", "no_decision_probability"),
-            ("stage_win_rate", "stage_win_rate"),
-            ("crm_probability", "crm_probability"),
-            ("naive_bayes_probability", "naive_bayes_probability"),
+    columns = [
+        _nullable(predicted[source])
+        for source in (
+            "win_probability",
+            "no_decision_probability",
+            "stage_win_rate",
+            "crm_probability",
+            "naive_bayes_probability",
         )
-    }
+    ]
     return [
         {
-            "opportunity_id": int(deals[i]),
+            "opportunity_id": deal,
             "scored_at": at,
             "model_id": model_id,
-            **{name: values[i] for name, values in columns.items()},
-            "health": health_of[i],
-            "risk_count": int(risks.counts[i]),
-            "top_severity": risks.top_severity[i],
-            "top_risk": risks.top_risk[i],
-            "risks": risks.json[i],
-            "factors": factors[i],
-            "indicators": shown[i],
+            "win_probability": p_win,
+            "no_decision_probability": p_no_decision,
+            "stage_win_rate": p_stage,
+            "crm_probability": p_crm,
+            "naive_bayes_probability": p_bayes,
+            "health": health,
+            "risk_count": risk_count,
+            "top_severity": top_severity,
+            "top_risk": top_risk,
+            "risks": risk_json,
+            "factors": factor_json,
+            "indicators": indicator_json,
         }
-        for i in range(count)
+        for (
+            deal,
+            p_win,
+            p_no_decision,
+            p_stage,
+            p_crm,
+            p_bayes,
+            health,
+            risk_count,
+            top_severity,
+            top_risk,
+            risk_json,
+            factor_json,
+            indicator_json,
+        ) in zip(
+            deals.astype(np.int64).tolist(),
+            *columns,
+            health_of,
+            risks.counts.astype(np.int64).tolist(),
+            risks.top_severity,
+            risks.top_risk,
+            risks.json,
+            factors,
+            shown,
+            strict=True,
+        )
     ]
+
+
+def _nullable(values: pd.Series) -> list[float | None]:
+    """Floats as Python floats, NaN as None (what the store takes)."""
+    return [None if v != v else v for v in values.to_numpy(dtype=np.float64).tolist()]
 
 
 @dataclass(frozen=True)
@@ -329,100 +370,98 @@ class _Risks:
     json: list[str]
 
 
-def _slices(positions: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Start and length of each position's run in ``positions`` (sorted)."""
-    lengths = np.bincount(positions, minlength=count) if len(positions) else np.zeros(count, dtype=np.int64)
-    return np.cumsum(lengths) - lengths, lengths
+def constant_actions(book: Playbook) -> dict[str, str]:
+    """The next action of each rule whose action reads no indicator: stored once per scoring run
+    (``risk_actions``) instead of with each of the rule's risks."""
+    actions = {rule.id: rule.action_template.constant for rule in book.rules}
+    return {rule_id: action for rule_id, action in actions.items() if action is not None}
 
 
-def _json_lines(frame: pd.DataFrame) -> list[str]:
-    """Each row of ``frame`` as a JSON object (pandas' C encoder; NaN and None become null)."""
-    if frame.empty:
-        return []
-    return frame.to_json(orient="records", lines=True, force_ascii=False).splitlines()
-
-
-def _risks_by_position(risks: pd.DataFrame, deals: np.ndarray) -> _Risks:
-    """The playbook's risks grouped by the deal's position, severity first (as :func:`assess` orders them).
-
-    Risks repeat (a rule's text is formatted once per distinct text), so each distinct (rule, severity,
-    risk, action) is encoded to JSON once and deals pick theirs by code."""
+def _risks_by_position(risks: pd.DataFrame, deals: np.ndarray, constant: Mapping[str, str]) -> _Risks:
+    """The playbook's risks grouped by the deal's position, severity first (as :func:`assess` orders them),
+    each ``{rule_id, severity, risk, action}`` as JSON text; the action is left out for the rules in
+    ``constant`` (their action is the same for every deal, stored once)."""
     count = len(deals)
     position = pd.Series(np.arange(count), index=deals).reindex(risks["opportunity_id"]).to_numpy()
     order = np.argsort(position, kind="stable")
     position = position[order]
-    parts = risks.iloc[order][["rule_id", "severity", "risk", "action"]].reset_index(drop=True)
-    key = (
-        parts.groupby(["rule_id", "severity", "risk", "action"], observed=True, sort=False)
-        .ngroup()
-        .to_numpy()
-    )
-    first = pd.Series(np.arange(len(key))).groupby(key).first().to_numpy()
-    encoded = np.asarray(
+    parts = risks.iloc[order].reset_index(drop=True)
+    # per risk: its rule and severity (one token per rule), its text, its action unless constant
+    rule = parts["rule_id"].cat.codes.to_numpy()
+    severity_of = np.zeros(len(parts["rule_id"].cat.categories), dtype=np.int64)
+    severity_of[rule] = parts["severity"].cat.codes.to_numpy()  # a rule has one severity
+    severities = parts["severity"].cat.categories
+    opening = np.asarray(
         [
-            json.dumps(
-                {"rule_id": str(r), "severity": str(sv), "risk": str(rk), "action": str(a)},
-                ensure_ascii=False,
-                separators=(",", ":"),
-            )
-            for r, sv, rk, a in parts.iloc[first].itertuples(index=False, name=None)
+            '{"rule_id":' + json_value(str(r)) + ',"severity":' + json_value(str(severities[c])) + ',"risk":'
+            for r, c in zip(parts["rule_id"].cat.categories, severity_of.tolist(), strict=True)
         ],
         dtype=object,
     )
-    lines = encoded[key].tolist() if len(key) else []
-    starts, lengths = _slices(position, count)
-    severity = np.asarray(parts["severity"].to_numpy(), dtype=object)
-    risk = np.asarray(parts["risk"].to_numpy(), dtype=object)
+    action = value_tokens(parts["action"], before=',"action":', after="}")
+    action[parts["rule_id"].isin(list(constant)).to_numpy()] = "}"
+    tokens = np.column_stack([opening[rule], value_tokens(parts["risk"]), action])
+    lengths = np.bincount(position, minlength=count) if len(position) else np.zeros(count, dtype=np.int64)
+    starts = np.cumsum(lengths) - lengths
     has_high = np.zeros(count, dtype=bool)
     if len(position):
-        has_high[np.unique(position[severity == "high"])] = True
+        has_high[position[(parts["severity"] == "high").to_numpy()]] = True
+    top = lengths > 0
+    top_severity = np.full(count, None, dtype=object)
+    top_risk = np.full(count, None, dtype=object)
+    top_severity[top] = parts["severity"].iloc[starts[top]].astype(str).to_numpy(dtype=object)
+    top_risk[top] = parts["risk"].iloc[starts[top]].astype(str).to_numpy(dtype=object)
     return _Risks(
         counts=lengths,
         has_high=has_high,
-        top_severity=[str(severity[a]) if n else None for a, n in zip(starts, lengths, strict=True)],
-        top_risk=[str(risk[a]) if n else None for a, n in zip(starts, lengths, strict=True)],
-        json=["[" + ",".join(lines[a : a + n]) + "]" for a, n in zip(starts, lengths, strict=True)],
+        top_severity=top_severity.tolist(),
+        top_risk=top_risk.tolist(),
+        json=grouped_json_lists(tokens, position, count),
     )
 
 
-def _factors_json(frame: pd.DataFrame, count: int) -> list[str]:
-    """Per row position: ``{"for": [...], "against": [...]}`` as JSON text, strongest first."""
+def _factors_json(frame: pd.DataFrame, indicators: pd.DataFrame) -> list[str]:
+    """Per row position: ``{"for": [...], "against": [...]}`` as JSON text, strongest first, each factor
+    ``{feature, label, value, weight}`` with the row's value of the feature (flags as true/false)."""
+    count = len(indicators)
     if frame.empty:
         return ['{"for":[],"against":[]}'] * count
-    frame = frame.sort_values(["row", "direction", "rank"], kind="stable")  # "for" before "against"
-    feature = frame["feature"].astype(str)
-    value = pd.Series(frame["value"].to_numpy(dtype=object), index=frame.index)
-    flags = feature.isin(FLAGS).to_numpy() & value.map(lambda v: isinstance(v, float) and v == v).to_numpy()
-    value[flags] = value[flags].astype(float).astype(bool)
-    lines = _json_lines(
-        pd.DataFrame(
-            {
-                "feature": feature,
-                "label": frame["label"].astype(str),
-                "value": value,
-                "weight": frame["contribution"].astype(float),
-            }
-        )
-    )
+    # WinModel.factors gives rows in order, "for" before "against", then by rank
     rows = frame["row"].to_numpy().astype(np.int64)
+    feature = frame["feature"].astype("category")
+    code = feature.cat.codes.to_numpy()
+    label = frame["label"].astype(str) if frame["label"].dtype != "category" else frame["label"]
+    opening = np.empty(len(feature.cat.categories), dtype=object)
+    value = np.empty(len(frame), dtype=object)
+    for j, name in enumerate(feature.cat.categories):
+        at = np.flatnonzero(code == j)
+        if not len(at):
+            continue
+        column = indicators[name].iloc[rows[at]]
+        value[at] = value_tokens(column.astype("boolean") if name in FLAGS else column)
+        shown_as = json_value(str(label.iloc[at[0]]))
+        opening[j] = '{"feature":' + json_value(str(name)) + ',"label":' + shown_as + ',"value":'
+    weight = value_tokens(frame["contribution"].astype(float), before=',"weight":', after="}")
     against = (frame["direction"].astype(str) == "against").to_numpy()
-    key = rows * 2 + against
-    starts, lengths = _slices(key, count * 2)
-
-    def part(k: int) -> str:
-        return ",".join(lines[starts[k] : starts[k] + lengths[k]])
-
-    return ['{"for":[' + part(2 * i) + '],"against":[' + part(2 * i + 1) + "]}" for i in range(count)]
+    # one text per deal: {"for":[...],"against":[...]} (groups alternate: a deal's "for", its "against")
+    closers = np.tile(np.asarray(['],"against":[', "]}" + ROW_END + '{"for":['], dtype=object), count)
+    return grouped_json_lists(
+        np.column_stack([opening[code], value, weight]),
+        rows * 2 + against,
+        count * 2,
+        opener='{"for":[',
+        closers=closers,
+    )
 
 
 def _indicators_json(indicators: pd.DataFrame) -> list[str]:
     """The indicators the deal page shows (:data:`SHOWN_INDICATORS`), per row as JSON text (flags as
-    true/false)."""
+    true/false, floats rounded)."""
     shown = indicators[[name for name in SHOWN_INDICATORS if name in indicators]].copy()
     for name in shown.columns:
         if name in FLAGS:
             shown[name] = shown[name].astype("boolean")
-    return _json_lines(shown)
+    return records_json(shown)
 
 
 FLAGS = frozenset(indicator.name for indicator in INDICATORS if indicator.kind == "flag")
@@ -432,6 +471,7 @@ __all__ = [
     "MODEL_FEATURES",
     "ScoringReport",
     "TrainingReport",
+    "constant_actions",
     "insight_rows",
     "library_versions",
     "open_pairs",

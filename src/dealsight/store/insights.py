@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from dealsight.errors import StorageError
 from dealsight.store.bulk import chunks, insert_many
-from dealsight.store.schema import deal_insights, deal_score_history, win_models
+from dealsight.store.schema import deal_insights, deal_score_history, risk_actions, win_models
 
 MODEL_SUMMARY_COLUMNS = tuple(c.name for c in win_models.c if c.name != "artifact")
 INSIGHT_COLUMNS = tuple(c.name for c in deal_insights.c)
@@ -117,6 +117,18 @@ def replace_insights(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         ) from error
 
 
+def replace_risk_actions(conn: Connection, actions: Mapping[str, str]) -> None:
+    """Replace the stored next action of each rule (``rule_id -> action``) by ``actions``."""
+    conn.execute(risk_actions.delete())
+    if actions:
+        conn.execute(risk_actions.insert(), [{"rule_id": r, "action": a} for r, a in actions.items()])
+
+
+def stored_risk_actions(conn: Connection) -> dict[str, str]:
+    """The next action of each rule whose stored risks leave it out, by rule id."""
+    return {row[0]: row[1] for row in conn.execute(sa.select(risk_actions.c.rule_id, risk_actions.c.action))}
+
+
 def append_score_history(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Add one history row per scored deal (opportunity_id, scored_at, model_id, win_probability,
     risk_count); a second run at the same instant replaces the first's rows."""
@@ -158,6 +170,8 @@ __all__ = [
     "model_by_id",
     "model_versions",
     "replace_insights",
+    "replace_risk_actions",
     "save_model",
     "score_history_of",
+    "stored_risk_actions",
 ]

@@ -443,3 +443,13 @@ deal_score_history = sa.Table(
     sa.Column("risk_count", sa.Integer, nullable=False),
     sa.UniqueConstraint("opportunity_id", "scored_at", name="uq_deal_score_history_run"),
 )
+
+# The next action of each playbook rule whose action reads no indicator, as of the latest scoring run: a
+# stored risk of such a rule leaves its action out (the same text over millions of risks), and reading
+# takes it from here. Replaced with the insights, in the same transaction.
+risk_actions = sa.Table(
+    "risk_actions",
+    metadata,
+    sa.Column("rule_id", sa.String(100), primary_key=True),
+    sa.Column("action", sa.Text, nullable=False),
+)
