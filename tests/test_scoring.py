@@ -26,7 +26,13 @@ from dealsight.services.demo import create_demo
 from dealsight.services.insights import deal_insight
 from dealsight.services.scoring import library_versions, score_open_deals, train_win_model
 from dealsight.store.insights import active_model, model_versions
-from dealsight.store.schema import deal_insights, deal_score_history, opportunities, win_models
+from dealsight.store.schema import (
+    deal_insights,
+    deal_score_history,
+    opportunities,
+    risk_actions,
+    win_models,
+)
 
 pytestmark = pytest.mark.storage
 TODAY = date(2026, 11, 20)
@@ -73,6 +79,35 @@ def test_scoring_covers_every_open_deal_and_never_touches_their_probability(engi
     assert insight is not None and insight.model is not None and insight.model.kind == "gradient_boosting"
     assert insight.factors_for or insight.factors_against
     assert "stage_age_days" in insight.indicators
+
+
+def test_a_rules_fixed_action_is_stored_once_and_read_with_each_risk(engine: Engine, tmp_path: Path) -> None:
+    """A rule whose action reads no indicator has it stored once per run (``risk_actions``), not with
+    each of its risks; a rule whose action reads one keeps it with each risk. Reading gives both."""
+    create_demo(engine, seed=11, scale=0.2, today=TODAY)
+    book = tmp_path / "playbook.yaml"
+    book.write_text(
+        "version: 1\nname: ours\nextends: default\nrules:\n"
+        "  - id: always\n    when: stage_age_days >= 0\n    severity: low\n"
+        '    risk: "{stage_age_days:.0f} days in {stage}"\n'
+        '    action: "review the {stage} deal"\n',
+        encoding="utf-8",
+    )
+    score_open_deals(engine, playbook=book)
+    with engine.connect() as conn:
+        actions = dict(conn.execute(sa.select(risk_actions.c.rule_id, risk_actions.c.action)).all())
+        rows = list(conn.execute(sa.select(deal_insights.c.opportunity_id, deal_insights.c.risks)))
+    assert "stalled" in actions and "always" not in actions
+    stored = [risk for _, risks in rows for risk in risks]
+    assert all("action" in r for r in stored if r["rule_id"] == "always")
+    assert not any("action" in r for r in stored if r["rule_id"] in actions)
+    deal_id, risks = next((d, r) for d, r in rows if any(x["rule_id"] in actions for x in r))
+    insight = deal_insight(engine, EVERYONE, deal_id)
+    assert insight is not None
+    for risk in insight.risks:
+        want = actions.get(risk.rule_id) or next(x["action"] for x in risks if x["rule_id"] == risk.rule_id)
+        assert risk.action == want and risk.action
+    assert any(r.rule_id == "always" and r.action.startswith("review the ") for r in insight.risks)
 
 
 def test_a_fresh_model_is_reused_and_a_stale_one_retrained(

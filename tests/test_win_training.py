@@ -203,3 +203,27 @@ def test_a_value_filled_in_only_at_the_close_is_left_out_and_named(demo_training
     assert "amount (alone AUC 1.00)" in predictor.note
     # the honest demo has no such feature
     assert fit_predictor(demo_training).left_out == {}
+
+
+def test_the_rank_sum_auc_agrees_with_scikit_learn_ties_included() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from dealsight.analytics.win_training import _auc
+
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        won = rng.integers(0, 2, 2_000)
+        score = np.round(rng.normal(size=2_000) + 0.7 * won, 1)  # rounded: many ties
+        assert _auc(won, score) == pytest.approx(roc_auc_score(won, score), abs=1e-12)
+    assert _auc(np.ones(10), np.arange(10.0)) == 0.5  # one class: undefined, read as no separation
+
+
+def test_large_histories_are_sampled_in_order_and_reproducibly() -> None:
+    from dealsight.analytics.win_training import MAX_FIT_SNAPSHOTS, fit_rows
+
+    small = np.arange(1_000)
+    assert fit_rows(small, 0) is small
+    rows = np.arange(0, 3 * (MAX_FIT_SNAPSHOTS + 5_000), 3)
+    drawn = fit_rows(rows, 0)
+    assert len(drawn) == MAX_FIT_SNAPSHOTS and np.all(np.diff(drawn) > 0) and np.isin(drawn, rows).all()
+    assert np.array_equal(drawn, fit_rows(rows, 0)) and not np.array_equal(drawn, fit_rows(rows, 1))
