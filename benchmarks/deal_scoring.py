@@ -14,7 +14,8 @@ Measured, each the median of ``--runs`` runs, on what the product runs (:mod:`de
 without the database: reading and writing are timed by ``benchmarks/indicators.py --load`` and apart):
 
 - **training** as ``dealsight train`` does it: snapshots of every closed deal every 14 days with their
-  indicators, the time-ordered evaluation against the baselines, and the refit on every snapshot;
+  indicators, the time-ordered evaluation against the baselines, and the final fit (each fit on at most
+  ``MAX_FIT_SNAPSHOTS`` snapshots drawn at random);
   baseline in the same run: fitting the three baselines alone on the same snapshots;
 - **scoring** every open deal now: indicators, the model's probability beside the baselines, the top
   three factors for and against, the default playbook's risks, health and the insight rows the store
