@@ -1,0 +1,279 @@
+"""Backtests of the won-count and won-amount forecast: replay each as-of date with only what was known then,
+forecast the deals open at that date that will be won within the horizon, compare with what happened.
+
+``backtest(data, start=..., end=...)`` returns a :class:`BacktestResult`; ``to_json()`` gives::
+
+    {"start": ..., "end": ..., "every_days": 7, "horizon_days": 28, "dates": 35,
+     "results": {method: {"count": {"mape", "bias", "mdape", "coverage_p10_p90", "dates"},
+                          "amount": {...}}},
+     "skipped": {method: why}, "notes": [...],
+     "rows": [{"as_of", "method", "measure", "p10", "p50", "p90", "expected", "forecast", "actual",
+               "dispersion"}, ...]}
+
+Metric definitions (all in percent, over the as-of dates whose actual figure is positive for the
+percentage errors; ``forecast`` is the method's expected value, the sum of its probabilities, times the
+amounts for the amount):
+
+- ``mape``: mean of ``|forecast - actual| / actual``; ``mdape``: its median;
+- ``bias``: ``sum(forecast - actual) / sum(actual)`` (positive: the method forecasts too much);
+- ``coverage_p10_p90``: share of dates (all of them) whose actual lies within ``[p10, p90]``.
+
+**Honest ranges** (decision). Ranges come from the range engine
+(:func:`dealsight.analytics.forecast_simulation.period_ranges`) with a ``dispersion``: the sd of one shock
+on the log-odds shared by every deal of a draw. It is calibrated per method and per measure from past
+errors only: for every earlier as-of date whose horizon had ended by the current date, the shock ``z*``
+that would have made that forecast's expected value equal what happened (solved by bisection,
+``sum expit(logit p_i + z*) = actual``); the dispersion that would have put 80% of them inside P10-P90 is
+``quantile(|z*|, 0.8) / 1.2816``. With few past dates it is shrunk toward a prior of :data:`PRIOR_DISPERSION`
+(worth :data:`PRIOR_DATES` dates): ``d**2 = (n d_past**2 + k prior**2) / (n + k)``. Warm-up dates before
+``start`` (every ``every_days`` back to :data:`WARMUP_DATES` dates) give the first dates a past; they are
+not scored. A method whose probabilities are all 0 or 1 (rep commit) gets no shock (its range is its
+coin flips).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit, logit
+
+from dealsight.analytics.deal_data import DealData
+from dealsight.analytics.forecast_replay import (
+    as_of_grid,
+    deal_lives,
+    expected_amounts,
+    realised,
+    replay_snapshots,
+)
+from dealsight.analytics.forecast_simulation import period_ranges
+from dealsight.analytics.time_to_close import METHODS, HorizonContext
+from dealsight.errors import FieldProblem, InsufficientDataError, ValidationError
+
+DEFAULT_METHODS = ("stage_weighted", "stage_weighted_ttc", "rep_commit", "competing_risks", "model")
+MEASURES = ("count", "amount")
+PRIOR_DISPERSION = 0.5
+PRIOR_DATES = 4
+WARMUP_DATES = 12
+TRAINING_WEEKS = 104
+"""Snapshots for learning go back at most this many steps of ``every_days`` before ``start``."""
+Z_BOUND = 4.0
+COVERAGE_Z = 1.2815515655446004  # the 90th percentile of the standard normal
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Per method and measure the metrics (module docstring), per date the rows, and what was skipped."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    every_days: int
+    horizon_days: int
+    rows: pd.DataFrame
+    skipped: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def results(
+        self, since: pd.Timestamp | None = None
+    ) -> dict[str, dict[str, dict[str, float | int | None]]]:
+        """method -> measure -> metrics, over every date (or those from ``since``)."""
+        rows = self.rows if since is None else self.rows[self.rows["as_of"] >= since]
+        out: dict[str, dict[str, dict[str, float | int | None]]] = {}
+        for (method, measure), part in rows.groupby(["method", "measure"], sort=False):
+            out.setdefault(str(method), {})[str(measure)] = forecast_metrics(
+                part["forecast"].to_numpy(np.float64),
+                part["actual"].to_numpy(np.float64),
+                part["p10"].to_numpy(np.float64),
+                part["p90"].to_numpy(np.float64),
+            )
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        rows = self.rows.assign(as_of=self.rows["as_of"].dt.strftime("%Y-%m-%d"))
+        return {
+            "start": f"{self.start:%Y-%m-%d}",
+            "end": f"{self.end:%Y-%m-%d}",
+            "every_days": self.every_days,
+            "horizon_days": self.horizon_days,
+            "dates": int(self.rows["as_of"].nunique()),
+            "results": self.results(),
+            "skipped": dict(self.skipped),
+            "notes": list(self.notes),
+            "rows": rows.to_dict(orient="records"),
+        }
+
+
+def forecast_metrics(
+    forecast: np.ndarray, actual: np.ndarray, p10: np.ndarray, p90: np.ndarray
+) -> dict[str, float | int | None]:
+    """``mape``, ``bias``, ``mdape``, ``coverage_p10_p90`` in percent and ``dates`` (module docstring);
+    ``None`` where undefined (no date with a positive actual)."""
+    positive = actual > 0
+    errors = np.abs(forecast[positive] - actual[positive]) / actual[positive]
+    total = float(actual.sum())
+    inside = (actual >= p10) & (actual <= p90)
+    return {
+        "mape": float(100 * errors.mean()) if len(errors) else None,
+        "bias": float(100 * (forecast - actual).sum() / total) if total > 0 else None,
+        "mdape": float(100 * np.median(errors)) if len(errors) else None,
+        "coverage_p10_p90": float(100 * inside.mean()) if len(inside) else None,
+        "dates": len(actual),
+    }
+
+
+def common_shock(probability: np.ndarray, weight: np.ndarray, actual: float) -> float:
+    """The shock ``z`` on every log-odds that makes ``sum weight * expit(logit p + z)`` equal ``actual``
+    (clipped to +-:data:`Z_BOUND`)."""
+    p = np.clip(probability, 1e-6, 1 - 1e-6)
+    keep = (weight > 0) & (probability > 0)
+    if not keep.any():
+        return 0.0
+    odds, w = logit(p[keep]), weight[keep]
+    low, high = -Z_BOUND, Z_BOUND
+    if float((w * expit(odds + low)).sum()) >= actual:
+        return low
+    if float((w * expit(odds + high)).sum()) <= actual:
+        return high
+    for _ in range(50):
+        middle = (low + high) / 2
+        if float((w * expit(odds + middle)).sum()) < actual:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+def calibrated_dispersion(past_shocks: Sequence[float]) -> float:
+    """The dispersion that would have put 80% of the past shocks inside P10-P90, shrunk toward the prior."""
+    n = len(past_shocks)
+    observed = float(np.quantile(np.abs(past_shocks), 0.8)) / COVERAGE_Z if n else 0.0
+    return float(np.sqrt((n * observed**2 + PRIOR_DATES * PRIOR_DISPERSION**2) / (n + PRIOR_DATES)))
+
+
+@dataclass
+class _Forecast:
+    as_of: pd.Timestamp
+    probability: np.ndarray
+    amount: np.ndarray
+    actual: dict[str, float]
+    shock: dict[str, float]
+
+
+def backtest(
+    data: DealData,
+    *,
+    start: pd.Timestamp | str,
+    end: pd.Timestamp | str,
+    every_days: int = 7,
+    horizon_days: int = 28,
+    methods: Sequence[str] = DEFAULT_METHODS,
+    draws: int = 4000,
+    seed: int = 0,
+) -> BacktestResult:
+    """Replay every as-of date from ``start`` to ``end`` (module docstring)."""
+    problems = [
+        FieldProblem(n, "must be positive")
+        for n, v in (("every_days", every_days), ("horizon_days", horizon_days))
+        if v < 1
+    ]
+    problems += [FieldProblem("methods", f"unknown method {m!r}") for m in methods if m not in METHODS]
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    if end < start:
+        problems.append(FieldProblem("end", "is before start"))
+    if problems:
+        raise ValidationError("The backtest cannot run as asked.", problems)
+    dates = as_of_grid(start, end, every_days)
+    step = pd.Timedelta(days=every_days)
+    lives = deal_lives(data)
+    started = lives.start_ns[lives.start_ns != np.iinfo(np.int64).min]
+    if not len(started) or started.min() > dates[-1].value:
+        raise InsufficientDataError(
+            "No deal had started by the end of the backtest: there is nothing to replay."
+        )
+    first_deal = pd.Timestamp(int(started.min()))
+    history = [dates[0] - step * k for k in range(TRAINING_WEEKS, 0, -1)]
+    history = [d for d in history if d >= first_deal]
+    warmup = set(history[-WARMUP_DATES:])
+    snapshots = replay_snapshots(data, [*history, *dates], lives)
+
+    rows: list[dict[str, Any]] = []
+    skipped: dict[str, str] = {}
+    for method in methods:
+        past: list[_Forecast] = []
+        for as_of in sorted(warmup) + dates:
+            context = HorizonContext(snapshots, data.stages, as_of, horizon_days)
+            probability = METHODS[method](context)
+            if probability is None:
+                skipped[method] = "the data records no forecast categories"
+                break
+            open_rows = context.open_rows
+            amount = expected_amounts(open_rows, lives, as_of)
+            won, won_amount = realised(lives, open_rows["row"].to_numpy(np.int64), as_of, horizon_days)
+            actual = {"count": float(won.sum()), "amount": float(won_amount.sum())}
+            weights = {"count": np.ones(len(probability)), "amount": np.nan_to_num(amount)}
+            forecast = _Forecast(
+                as_of,
+                probability,
+                amount,
+                actual,
+                {m: common_shock(probability, weights[m], actual[m]) for m in MEASURES},
+            )
+            if as_of in dates:
+                rows += _scored(forecast, past, weights, horizon_days, method, draws, seed)
+            past.append(forecast)
+    return BacktestResult(start, end, every_days, horizon_days, pd.DataFrame(rows), skipped)
+
+
+def _scored(
+    forecast: _Forecast,
+    past: list[_Forecast],
+    weights: dict[str, np.ndarray],
+    horizon_days: int,
+    method: str,
+    draws: int,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """The rows of one date: per measure the range with the dispersion calibrated on past errors."""
+    ended = [f for f in past if f.as_of + pd.Timedelta(days=horizon_days) <= forecast.as_of]
+    binary = bool(np.all((forecast.probability == 0) | (forecast.probability == 1)))
+    out = []
+    for measure in MEASURES:
+        dispersion = 0.0 if binary else calibrated_dispersion([f.shock[measure] for f in ended])
+        ranges = period_ranges(
+            np.clip(forecast.probability, 0.0, 1.0),
+            forecast.amount,
+            dispersion=dispersion,
+            draws=draws,
+            seed=seed,
+        ).total
+        figure = ranges.count if measure == "count" else ranges.amount
+        out.append(
+            {
+                "as_of": forecast.as_of.normalize(),
+                "method": method,
+                "measure": measure,
+                "p10": figure.p10,
+                "p50": figure.p50,
+                "p90": figure.p90,
+                "expected": figure.expected,
+                "forecast": float((forecast.probability * weights[measure]).sum()),
+                "actual": forecast.actual[measure],
+                "dispersion": dispersion,
+                "open_deals": len(forecast.probability),
+            }
+        )
+    return out
+
+
+__all__ = [
+    "DEFAULT_METHODS",
+    "MEASURES",
+    "BacktestResult",
+    "backtest",
+    "calibrated_dispersion",
+    "common_shock",
+    "forecast_metrics",
+]

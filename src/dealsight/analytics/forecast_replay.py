@@ -1,0 +1,271 @@
+"""Replaying the pipeline for forecasts and their backtests: which deals were open at an as-of instant, what
+was known about them then, and (for evaluation only) what happened next.
+
+A forecast as of ``T`` may only use what was known at ``T``. Three pieces keep that promise:
+
+- :func:`deal_lives`: per deal, when it started, when it closed (the instant of
+  :func:`dealsight.analytics.deal_snapshots.closed_deals`) and how. A deal is **open at** ``T`` when it
+  started on or before ``T`` and had not closed by ``T`` (the same rule as
+  :func:`dealsight.analytics.replay.state_as_of`, vectorised over many instants: a test checks that both give
+  the same deals).
+- :func:`replay_snapshots`: for instants on a grid (every as-of date of a backtest and the weeks before it),
+  one row per deal open at that instant with its leading indicators as of that instant
+  (:func:`dealsight.analytics.indicators.deal_indicators`, which never looks past a row's instant) plus the
+  calendar (day of the quarter, days to its end). The rows at ``T`` are the deals to forecast; earlier rows
+  are the training snapshots of the learned methods.
+- :func:`horizon_labels`: whether a snapshot's deal was won within its horizon, **as known at** ``T``: a
+  label exists only when the snapshot's horizon has ended by ``T`` (so a fast close is not over-represented
+  among recent snapshots), and only closes on or before ``T`` count.
+
+:func:`realised` is the other side, for evaluation only: the deals won within ``(T, T + horizon]`` and their
+amounts.
+
+Amounts: the amount a won deal brings is its amount when it closed (the current row); at ``T`` it is the
+replayed amount. When a data set keeps amounts only for won deals (maven_crm stores no amount for lost
+deals, so an open deal with an amount is one that will be won), :func:`amounts_known_only_at_close` says so
+and the forecast uses the expected won amount instead (:func:`expected_amounts`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from dealsight.analytics.deal_data import DealData
+from dealsight.analytics.deal_snapshots import closed_deals
+from dealsight.analytics.deal_timelines import NAT, NS_PER_DAY, instants_ns
+from dealsight.analytics.indicators import deal_indicators
+from dealsight.analytics.replay import STAGE_NOT_RECORDED
+from dealsight.analytics.stage_spells import deal_start
+from dealsight.domain.enums import HistoryField, Outcome
+
+WON = Outcome.WON.value
+CALENDAR_FEATURES = ("day_of_quarter", "days_to_quarter_end")
+AMOUNT_LEAK_SHARE = 0.9
+"""Amounts count as known only at the close when at least this share of the lost deals has none while at
+least this share of the won deals has one."""
+
+CLOSE_DATE_FEATURES = ("close_date_pushes", "days_pushed", "close_date_passed", "days_to_expected_close")
+MASKED: dict[str, tuple[str, ...]] = {
+    HistoryField.STAGE.value: (
+        "stage_position", "stage_age_days", "typical_stage_days", "typical_stage_days_p75",
+        "stage_age_ratio", "crm_stage_probability",
+    ),
+    HistoryField.AMOUNT.value: ("amount", "amount_percentile", "amount_changes", "amount_change_share"),
+    HistoryField.CLOSE_DATE.value: CLOSE_DATE_FEATURES,
+    HistoryField.FORECAST_CATEGORY.value: (),
+}  # fmt: skip
+"""Indicators derived from each tracked field, blanked when the field cannot be replayed."""
+
+
+@dataclass(frozen=True)
+class DealLives:
+    """Per deal (aligned arrays): id, start and close instants (ns, :data:`NAT` when unknown / open), whether
+    it was won, lost or ended in no decision, and its amount at the close (NaN when unknown)."""
+
+    opportunity_id: np.ndarray
+    start_ns: np.ndarray
+    closed_ns: np.ndarray
+    outcome: np.ndarray
+    final_amount: np.ndarray
+    product: np.ndarray
+
+    @property
+    def won(self) -> np.ndarray:
+        return np.asarray(self.outcome == WON)
+
+    def open_at(self, as_of_ns: int) -> np.ndarray:
+        """Which deals were open at the instant (started by it, not closed by it)."""
+        started = (self.start_ns != NAT) & (self.start_ns <= as_of_ns)
+        return np.asarray(started & ((self.closed_ns == NAT) | (self.closed_ns > as_of_ns)))
+
+
+def deal_lives(data: DealData) -> DealLives:
+    """Every deal's life (:class:`DealLives`) from the current rows and the history."""
+    deals = data.opportunities
+    closed = closed_deals(data).set_index("opportunity_id")
+    ids = deals["id"].to_numpy()
+    found = closed.index.get_indexer(ids)
+    closed_ns = np.full(len(deals), NAT, dtype=np.int64)
+    closed_ns[found >= 0] = closed["closed_at"].to_numpy(np.int64)[found[found >= 0]]
+    outcome = np.full(len(deals), None, dtype=object)
+    outcome[found >= 0] = closed["outcome"].to_numpy(dtype=object)[found[found >= 0]]
+    return DealLives(
+        opportunity_id=ids,
+        start_ns=instants_ns(deal_start(deals)),
+        closed_ns=closed_ns,
+        outcome=outcome,
+        final_amount=pd.to_numeric(deals["amount"], errors="coerce").to_numpy(np.float64),
+        product=deals["product"].astype(object).where(deals["product"].notna(), "").to_numpy(dtype=object),
+    )
+
+
+def as_of_grid(
+    start: datetime | pd.Timestamp, end: datetime | pd.Timestamp, every_days: int
+) -> list[pd.Timestamp]:
+    """The as-of instants from ``start`` to ``end`` (inclusive) every ``every_days`` days, each at the end of
+    its day (as a user's "as of DAY" is)."""
+    first = pd.Timestamp(start).normalize() + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
+    last = pd.Timestamp(end).normalize() + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
+    steps = max(int((last - first).days // every_days), -1) + 1
+    return [first + pd.Timedelta(days=every_days * k) for k in range(steps)]
+
+
+def open_pairs(lives: DealLives, instants: list[pd.Timestamp]) -> pd.DataFrame:
+    """``(opportunity_id, as_of, row)`` for every deal open at each instant (``row``: its index in
+    ``lives``)."""
+    parts = []
+    for instant in instants:
+        rows = np.flatnonzero(lives.open_at(int(instant.value)))
+        parts.append(pd.DataFrame({"row": rows, "as_of": np.full(len(rows), instant.value, dtype=np.int64)}))
+    pairs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"row": [], "as_of": []})
+    rows = pairs["row"].to_numpy(np.int64)
+    return pd.DataFrame(
+        {
+            "opportunity_id": lives.opportunity_id[rows],
+            "as_of": pairs["as_of"].to_numpy(np.int64).view("datetime64[ns]"),
+            "row": rows,
+        }
+    )
+
+
+def calendar_features(as_of: pd.Series) -> dict[str, np.ndarray]:
+    """Day of the calendar quarter (1..92) and days left to its end, per instant."""
+    moments = pd.to_datetime(as_of)
+    quarter_start = moments.dt.to_period("Q").dt.start_time
+    quarter_end = moments.dt.to_period("Q").dt.end_time.dt.normalize()
+    return {
+        "day_of_quarter": ((moments.dt.normalize() - quarter_start).dt.days + 1).to_numpy(np.float64),
+        "days_to_quarter_end": (quarter_end - moments.dt.normalize()).dt.days.to_numpy(np.float64),
+    }
+
+
+@dataclass(frozen=True)
+class ReplayedSnapshots:
+    """Deals open at each instant of a grid, with what was known about them then.
+
+    ``rows``: one row per (deal, instant) with the indicators, :data:`CALENDAR_FEATURES` and ``row`` (the
+    deal's index in ``lives``); ``lives``: every deal's life, used for labels known at an as-of and, for
+    evaluation only, for outcomes.
+    """
+
+    rows: pd.DataFrame
+    lives: DealLives
+
+    def at(self, as_of: pd.Timestamp) -> pd.DataFrame:
+        """The deals open at ``as_of`` (an instant of the grid)."""
+        return self.rows[self.rows["as_of"].to_numpy() == np.datetime64(as_of.value, "ns")]
+
+    def before(self, as_of: pd.Timestamp) -> pd.DataFrame:
+        """The snapshots taken strictly before ``as_of``."""
+        return self.rows[self.rows["as_of"].to_numpy() < np.datetime64(as_of.value, "ns")]
+
+
+def replay_snapshots(
+    data: DealData, instants: list[pd.Timestamp], lives: DealLives | None = None
+) -> ReplayedSnapshots:
+    """The deals open at each instant with their indicators as of it (see the module docstring)."""
+    lives = lives or deal_lives(data)
+    pairs = open_pairs(lives, sorted(set(instants)))
+    indicators = unreplayable_masked(deal_indicators(data, pairs[["opportunity_id", "as_of"]]), data)
+    indicators["row"] = pairs["row"].to_numpy()
+    for name, values in calendar_features(indicators["as_of"]).items():
+        indicators[name] = values
+    return ReplayedSnapshots(rows=indicators.reset_index(drop=True), lives=lives)
+
+
+def unreplayable_masked(rows: pd.DataFrame, data: DealData) -> pd.DataFrame:
+    """``rows`` (indicator rows) with the fields the data set never records a change of blanked at
+    instants before the deal's row reached dealsight (module docstring)."""
+    recorded = set(data.history["field"].astype(str).unique().tolist())
+    known_since = pd.to_datetime(data.opportunities.set_index("id")["known_since"])
+    before = (pd.to_datetime(rows["as_of"]) < rows["opportunity_id"].map(known_since)).to_numpy()
+    rows = rows.copy()
+    for field, columns in MASKED.items():
+        if field in recorded or not before.any():
+            continue
+        for column in columns:
+            rows.loc[before, column] = np.nan
+        if field == HistoryField.STAGE.value:
+            rows.loc[before, "stage"] = STAGE_NOT_RECORDED
+        if field == HistoryField.FORECAST_CATEGORY.value:
+            rows.loc[before, "forecast_category"] = None
+    return rows
+
+
+def horizon_labels(
+    snapshots: pd.DataFrame, lives: DealLives, as_of: pd.Timestamp, horizon_days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For snapshots taken before ``as_of``: whether the label is known at ``as_of`` (the snapshot's horizon
+    ended by then) and whether the deal was won within the horizon after the snapshot."""
+    taken = snapshots["as_of"].to_numpy().view(np.int64)
+    horizon_end = taken + horizon_days * NS_PER_DAY
+    known = horizon_end <= as_of.value
+    rows = snapshots["row"].to_numpy(np.int64)
+    closed = lives.closed_ns[rows]
+    won = lives.won[rows] & (closed != NAT) & (closed <= horizon_end) & (closed <= as_of.value)
+    return known, won
+
+
+def realised(
+    lives: DealLives, rows: np.ndarray, as_of: pd.Timestamp, horizon_days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For evaluation only: whether each deal (by its index in ``lives``) was won within
+    ``(as_of, as_of + horizon]``, and the amount it was won for (0 when not won, NaN amounts count 0)."""
+    closed = lives.closed_ns[rows]
+    won = lives.won[rows] & (closed > as_of.value) & (closed <= as_of.value + horizon_days * NS_PER_DAY)
+    amount = np.where(won, np.nan_to_num(lives.final_amount[rows]), 0.0)
+    return won, amount
+
+
+def amounts_known_only_at_close(lives: DealLives, as_of: pd.Timestamp) -> bool:
+    """Whether, among the deals closed by ``as_of``, the lost ones almost never have an amount while the won
+    ones almost always do (see :data:`AMOUNT_LEAK_SHARE`): then an open deal's amount says it will be won."""
+    closed = (lives.closed_ns != NAT) & (lives.closed_ns <= as_of.value)
+    has_amount = np.isfinite(lives.final_amount) & (lives.final_amount > 0)
+    won, other = closed & lives.won, closed & ~lives.won
+    if not won.any() or not other.any():
+        return False
+    return bool(
+        (1 - has_amount[other].mean()) >= AMOUNT_LEAK_SHARE and has_amount[won].mean() >= AMOUNT_LEAK_SHARE
+    )
+
+
+def expected_amounts(open_rows: pd.DataFrame, lives: DealLives, as_of: pd.Timestamp) -> np.ndarray:
+    """The amount each open deal brings if won, as known at ``as_of``: its replayed amount, except when
+    amounts are known only at the close or missing, where it is the mean amount of the deals of the same
+    product won by ``as_of`` (else of every deal won by then; NaN when none was)."""
+    closed = (lives.closed_ns != NAT) & (lives.closed_ns <= as_of.value) & lives.won
+    won_amount = pd.Series(lives.final_amount[closed])
+    products = lives.product[open_rows["row"].to_numpy(np.int64)]
+    by_product = (
+        won_amount.groupby(lives.product[closed]).mean() if len(won_amount) else pd.Series(dtype=float)
+    )
+    overall = float(np.nanmean(won_amount)) if won_amount.notna().any() else np.nan
+    estimate = pd.Series(products).map(by_product).fillna(overall).to_numpy(np.float64)
+    replayed = pd.to_numeric(open_rows["amount"], errors="coerce").to_numpy(np.float64)
+    if amounts_known_only_at_close(lives, as_of):
+        return estimate
+    return np.where(np.isfinite(replayed), replayed, estimate)
+
+
+__all__ = [
+    "CALENDAR_FEATURES",
+    "CLOSE_DATE_FEATURES",
+    "MASKED",
+    "DealLives",
+    "ReplayedSnapshots",
+    "amounts_known_only_at_close",
+    "as_of_grid",
+    "calendar_features",
+    "deal_lives",
+    "expected_amounts",
+    "horizon_labels",
+    "open_pairs",
+    "realised",
+    "replay_snapshots",
+    "unreplayable_masked",
+]
