@@ -95,7 +95,7 @@ def _instant(value: pd.Timestamp) -> np.datetime64:
     stamp = pd.Timestamp(value)
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return np.datetime64(stamp.to_datetime64(), "s")
+    return np.datetime64(stamp.value // 1_000_000_000, "s")
 
 
 def new_deals_from_history(
