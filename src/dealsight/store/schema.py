@@ -453,3 +453,87 @@ risk_actions = sa.Table(
     sa.Column("rule_id", sa.String(100), primary_key=True),
     sa.Column("action", sa.Text, nullable=False),
 )
+
+# Quotas (issue 5): the target of one rep or one team for one period (a month, a quarter, a year; the end
+# day included). Exactly one of ``user_id`` and ``team_id`` is set. A rep's and a team's quota of a period
+# are unique; NULLs never collide in a unique constraint (on SQLite and PostgreSQL alike), so uniqueness is
+# two partial unique indexes, one for reps and one for teams (``WHERE user_id IS NOT NULL``).
+quotas = sa.Table(
+    "quotas",
+    metadata,
+    _id(),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("period_end", sa.Date, nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("team_id", sa.Integer, sa.ForeignKey("teams.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False, server_default="USD"),
+    *_timestamps(),
+    sa.CheckConstraint("(user_id IS NULL) <> (team_id IS NULL)", name="one_owner"),
+    sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+    sa.CheckConstraint("period_end >= period_start", name="period_order"),
+    sa.Index(
+        "uq_quotas_user_period",
+        "user_id",
+        "period_start",
+        "period_end",
+        unique=True,
+        sqlite_where=sa.text("user_id IS NOT NULL"),
+        postgresql_where=sa.text("user_id IS NOT NULL"),
+    ),
+    sa.Index(
+        "uq_quotas_team_period",
+        "team_id",
+        "period_start",
+        "period_end",
+        unique=True,
+        sqlite_where=sa.text("team_id IS NOT NULL"),
+        postgresql_where=sa.text("team_id IS NOT NULL"),
+    ),
+    sa.Index("ix_quotas_period", "period_start", "period_end"),
+)
+
+# Forecast snapshots (issue 5): every period forecast as it was made, so the product can show how the
+# forecast of a period moved and what "the model's own forecast a week ago" was. One row per group
+# (``level`` company, team or rep; ``team_id`` / ``user_id`` say which) and method; ``as_of`` is the instant
+# the forecast knew the data up to (a replay's past date), ``made_at`` when it was computed. Derived data:
+# nothing else refers to it.
+forecast_snapshots = sa.Table(
+    "forecast_snapshots",
+    metadata,
+    _id(),
+    sa.Column("made_at", sa.DateTime, nullable=False),
+    sa.Column("as_of", sa.DateTime, nullable=False),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("period_end", sa.Date, nullable=False),
+    sa.Column("level", sa.String(10), nullable=False),
+    sa.Column("team_id", sa.Integer, sa.ForeignKey("teams.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("method", sa.String(40), nullable=False),
+    sa.Column("won_count_p10", sa.Float, nullable=False),
+    sa.Column("won_count_p50", sa.Float, nullable=False),
+    sa.Column("won_count_p90", sa.Float, nullable=False),
+    sa.Column("won_count_expected", sa.Float, nullable=False),
+    sa.Column("won_amount_p10", sa.Float, nullable=False),
+    sa.Column("won_amount_p50", sa.Float, nullable=False),
+    sa.Column("won_amount_p90", sa.Float, nullable=False),
+    sa.Column("won_amount_expected", sa.Float, nullable=False),
+    sa.Column("stage_weighted", sa.Float, nullable=False),
+    sa.Column("commit_amount", sa.Float, nullable=True),
+    sa.Column("best_case_amount", sa.Float, nullable=True),
+    sa.Column("quota", sa.Float, nullable=True),
+    sa.Column("reach_probability", sa.Float, nullable=True),
+    sa.Column("open_deals", sa.Integer, nullable=False),
+    sa.Column("new_deals_expected", sa.Float, nullable=True),
+    sa.CheckConstraint("level IN ('company', 'team', 'rep')", name="level"),
+    # one group's forecasts of one period in time order (how the forecast moved; the latest before a day)
+    sa.Index(
+        "ix_forecast_snapshots_group",
+        "period_start",
+        "period_end",
+        "level",
+        "team_id",
+        "user_id",
+        "as_of",
+    ),
+)
