@@ -60,15 +60,16 @@ EXACT_MAX_DEALS = 200
 """Groups with at most this many deals are simulated exactly."""
 EXACT_MIN_VARIANCE = 25.0
 """Groups whose won count has a variance under this (few effective deals) are simulated exactly."""
-DOMINANCE_LIMIT = 0.25
-"""Groups where one deal holds more than this share of the amount variance are simulated exactly."""
+BIG_DEAL_SHARE = 0.02
+"""In a large group, a deal holding more than this share of the group's amount variance is simulated
+exactly, the rest of the group by its cumulants."""
 EXACT_BUDGET = 150_000_000
 """At most this many deal-draws are simulated exactly (smallest groups first)."""
 NEW_EXACT_MAX = 30.0
 """New deals are drawn one by one in groups expecting at most this many."""
-Z_SPAN = 8.0
+Z_SPAN = 6.0
 FINE_POINTS = 401
-COARSE_STEP = 0.25
+COARSE_STEP = 0.3
 _CHUNK = 1 << 22
 _LEVELS = (0.1, 0.5, 0.9)
 
@@ -175,14 +176,21 @@ def _sorted_deals(p: np.ndarray, a: np.ndarray, codes: np.ndarray, n_groups: int
 
 
 def _cumulants(deals: _Deals, z: float, n_groups: int) -> np.ndarray:
-    """(n_groups, 6): the first three cumulants of the won count and the won amount given z."""
+    """(n_groups, 6): the first three cumulants of the won count and the won amount given z (deals with
+    log-odds -inf add nothing)."""
     q = expit(deals.log_odds + z)
     v = q * (1.0 - q)
     s = v * (1.0 - 2.0 * q)
     a = deals.amount
-    out = np.empty((n_groups, 6))
-    for j, weight in enumerate((q, v, s, q * a, v * a * a, s * a * a * a)):
-        out[:, j] = np.bincount(deals.codes, weights=weight, minlength=n_groups)
+    weights = np.empty((6, len(q)))
+    weights[0], weights[1], weights[2] = q, v, s
+    np.multiply(q, a, out=weights[3])
+    np.multiply(v, a * a, out=weights[4])
+    np.multiply(weights[4], (1.0 - 2.0 * q) * a, out=weights[5])
+    out = np.zeros((n_groups, 6))
+    nonempty = deals.sizes > 0
+    if nonempty.any():
+        out[nonempty] = np.add.reduceat(weights, deals.offsets[:-1][nonempty], axis=1).T
     return out
 
 
@@ -204,47 +212,47 @@ def _translated_gamma(
     return out
 
 
-def _exact_groups(deals: _Deals, n_groups: int, draws: int) -> tuple[np.ndarray, int]:
-    """Which groups are simulated exactly (module docstring), within the budget, and how many wanted to be
-    but did not fit in it."""
+def _exact_deals(deals: _Deals, n_groups: int, draws: int) -> tuple[np.ndarray, int]:
+    """Positions of the deals simulated exactly (module docstring), within the budget, and how many groups
+    had deals that wanted to be but did not fit in it."""
     sizes = deals.sizes
     q = expit(deals.log_odds)
     v = q * (1.0 - q)
     count_var = np.bincount(deals.codes, weights=v, minlength=n_groups)
     amount_terms = v * deals.amount**2
     amount_var = np.bincount(deals.codes, weights=amount_terms, minlength=n_groups)
-    largest = np.zeros(n_groups)
-    nonempty = sizes > 0
-    largest[nonempty] = np.maximum.reduceat(amount_terms, deals.offsets[:-1][nonempty])
+    whole = (sizes <= EXACT_MAX_DEALS) | (count_var < EXACT_MIN_VARIANCE)
     with np.errstate(divide="ignore", invalid="ignore"):
-        lopsided = np.where(amount_var > 0, largest / amount_var, 0.0) > DOMINANCE_LIMIT
-    wanted = nonempty & ((sizes <= EXACT_MAX_DEALS) | (count_var < EXACT_MIN_VARIANCE) | lopsided)
-    candidates = np.flatnonzero(wanted)
-    candidates = candidates[np.argsort(sizes[candidates], kind="stable")]
-    within = np.cumsum(sizes[candidates]) * draws <= EXACT_BUDGET
-    exact = np.zeros(n_groups, dtype=bool)
-    exact[candidates[within]] = True
-    return exact, int((~within).sum())
+        share = np.where(amount_var[deals.codes] > 0, amount_terms / amount_var[deals.codes], 0.0)
+    in_whole = whole[deals.codes]
+    wanted = np.flatnonzero(in_whole | (share > BIG_DEAL_SHARE))
+    # whole small groups first (smallest first), then the big deals of large groups (biggest first)
+    priority = np.where(
+        in_whole[wanted], sizes[deals.codes[wanted]], sizes.max(initial=0) + 2.0 - share[wanted]
+    )
+    wanted = wanted[np.argsort(priority, kind="stable")]
+    fits = np.arange(1, len(wanted) + 1) * draws <= EXACT_BUDGET
+    left_out = np.unique(deals.codes[wanted[~fits]]).size
+    return np.sort(wanted[fits]), int(left_out)
 
 
 def _simulate_exact(
-    rng: np.random.Generator, deals: _Deals, members: np.ndarray, z: np.ndarray
+    rng: np.random.Generator, deals: _Deals, chosen: np.ndarray, z: np.ndarray, columns: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(draws, len(members)) won count and amount of the given non-empty groups, deal by deal."""
-    starts = deals.offsets[members]
-    ends = deals.offsets[members + 1]
-    index = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
-    log_odds = deals.log_odds[index]
-    amount = deals.amount[index]
-    segments = np.concatenate([[0], np.cumsum(ends - starts)[:-1]])
-    count = np.empty((len(z), len(members)))
-    won_amount = np.empty((len(z), len(members)))
-    step = max(1, _CHUNK // max(len(index), 1))
+    """(draws, columns) won count and amount of the chosen deals (ascending positions), deal by deal;
+    ``columns[k]`` is the output column of chosen deal k (non-decreasing)."""
+    count = np.zeros((len(z), int(columns.max()) + 1))
+    won_amount = np.zeros(count.shape)
+    segments = np.flatnonzero(np.diff(columns, prepend=-1))
+    targets = columns[segments]
+    log_odds = deals.log_odds[chosen]
+    amount = deals.amount[chosen]
+    step = max(1, _CHUNK // len(chosen))
     for first in range(0, len(z), step):
         block = slice(first, first + step)
-        wins = rng.logistic(size=(len(z[block]), len(index))) < log_odds + z[block, None]
-        count[block] = np.add.reduceat(wins.astype(np.float64), segments, axis=1)
-        won_amount[block] = np.add.reduceat(np.where(wins, amount, 0.0), segments, axis=1)
+        wins = rng.logistic(size=(len(z[block]), len(chosen))) < log_odds + z[block, None]
+        count[block, targets] = np.add.reduceat(wins.astype(np.float64), segments, axis=1)
+        won_amount[block, targets] = np.add.reduceat(np.where(wins, amount, 0.0), segments, axis=1)
     return count, won_amount
 
 
@@ -285,9 +293,13 @@ def _z_grid(dispersion: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return fine, weights, np.linspace(-Z_SPAN, Z_SPAN, nodes) * dispersion
 
 
-def _range(values: np.ndarray, expected: float) -> Range:
-    p10, p50, p90 = np.quantile(values, _LEVELS, method="inverted_cdf")
-    return Range(float(p10), float(p50), float(p90), float(expected))
+def _range(levels: np.ndarray, expected: float) -> Range:
+    return Range(float(levels[0]), float(levels[1]), float(levels[2]), float(expected))
+
+
+def _quantiles(values: np.ndarray) -> np.ndarray:
+    """(3, columns): P10, P50, P90 of each column, values that occur (inverted CDF)."""
+    return np.asarray(np.quantile(values, _LEVELS, axis=0, method="inverted_cdf"), dtype=float)
 
 
 def period_ranges(
@@ -313,64 +325,80 @@ def period_ranges(
     p, a, codes, t = _validate(probability, amount, groups, n_groups, dispersion, new_deals, targets, draws)
     rng = np.random.default_rng(seed)
     deals = _sorted_deals(p, a, codes, n_groups)
+    chosen, over_budget = _exact_deals(deals, n_groups, draws)
+    is_chosen = np.zeros(len(deals.log_odds), dtype=bool)
+    is_chosen[chosen] = True
+    rest = _Deals(np.where(is_chosen, -np.inf, deals.log_odds), deals.amount, deals.codes, deals.offsets)
+    few = _Deals(
+        deals.log_odds[chosen],
+        deals.amount[chosen],
+        deals.codes[chosen],
+        np.searchsorted(chosen, deals.offsets),
+    )
     fine, weights, nodes = _z_grid(dispersion)
-    coarse = np.stack([_cumulants(deals, float(z), n_groups) for z in nodes])
+    coarse = np.stack([_cumulants(rest, float(z), n_groups) for z in nodes])
+    coarse_few = np.stack([_cumulants(few, float(z), n_groups) for z in nodes])
     if len(nodes) > 1:
         table = CubicSpline(nodes, coarse, axis=0)(fine)
-        z_index = np.rint(
-            (ndtri((rng.permutation(draws) + rng.random(draws)) / draws) + Z_SPAN)
-            / (2 * Z_SPAN)
-            * (FINE_POINTS - 1)
-        )
+        table_few = CubicSpline(nodes, coarse_few, axis=0)(fine)
+        strata = (rng.permutation(draws) + rng.random(draws)) / draws
+        z_index = np.rint((ndtri(strata) + Z_SPAN) / (2 * Z_SPAN) * (FINE_POINTS - 1))
         z_index = np.clip(z_index, 0, FINE_POINTS - 1).astype(np.int64)
     else:
-        table = coarse
+        table, table_few = coarse, coarse_few
         z_index = np.zeros(draws, dtype=np.int64)
-    expected = np.einsum("m,mgk->gk", weights, table)
+    expected = np.einsum("m,mgk->gk", weights, table + table_few)
     z = fine[z_index]
     new = new_deals if new_deals is not None else NewDeals.none(n_groups)
     new_factor = np.exp(z - 0.5 * dispersion**2)
 
-    sizes = deals.sizes.astype(float)
-    pipeline = np.bincount(deals.codes, weights=deals.amount, minlength=n_groups)
-    exact, over_budget = _exact_groups(deals, n_groups, draws)
+    rest_sizes = np.bincount(deals.codes[~is_chosen], minlength=n_groups).astype(float)
+    rest_pipeline = np.bincount(deals.codes[~is_chosen], weights=deals.amount[~is_chosen], minlength=n_groups)
     total_count = np.zeros(draws)
     total_amount = np.zeros(draws)
-    results: list[PeriodRange] = []
+    quantiles: list[np.ndarray] = []
+    reach: list[np.ndarray] = []
     chunk = max(1, _CHUNK // (8 * draws))
     for first in range(0, n_groups, chunk):
         members = np.arange(first, min(first + chunk, n_groups))
         cum = table[z_index[:, None], members[None, :]]  # (draws, groups in chunk, 6)
-        count = np.rint(_translated_gamma(rng, cum[..., 0], cum[..., 1], cum[..., 2]))
-        won = _translated_gamma(rng, cum[..., 3], cum[..., 4], cum[..., 5])
-        simulated = members[exact[members]]
-        if simulated.size:
-            c, w = _simulate_exact(rng, deals, simulated, z)
-            count[:, exact[members]] = c
-            won[:, exact[members]] = w
-        count = np.clip(count, 0.0, sizes[members])
-        won = np.clip(won, 0.0, pipeline[members])
+        count = np.clip(
+            np.rint(_translated_gamma(rng, cum[..., 0], cum[..., 1], cum[..., 2])), 0.0, rest_sizes[members]
+        )
+        won = np.clip(
+            _translated_gamma(rng, cum[..., 3], cum[..., 4], cum[..., 5]), 0.0, rest_pipeline[members]
+        )
+        inside = chosen[(few.codes >= first) & (few.codes < first + len(members))]
+        if inside.size:
+            c, w = _simulate_exact(rng, deals, inside, z, deals.codes[inside] - first)
+            count[:, : c.shape[1]] += c
+            won[:, : w.shape[1]] += w
         new_count, new_amount = _new_deals(rng, new, members, new_factor)
         count += new_count
         won += new_amount
         total_count += count.sum(axis=1)
         total_amount += won.sum(axis=1)
-        for j, g in enumerate(members):
-            reach = None if np.isnan(t[g]) else float(np.mean(won[:, j] >= t[g]))
-            results.append(
-                PeriodRange(
-                    _range(count[:, j], expected[g, 0] + new.expected_count[g]),
-                    _range(won[:, j], expected[g, 3] + new.expected_amount[g]),
-                    reach,
-                )
-            )
+        quantiles.append(np.concatenate([_quantiles(count), _quantiles(won)]))
+        reach.append(np.mean(won >= t[members], axis=0))
+    levels = np.concatenate(quantiles, axis=1) if quantiles else np.zeros((6, 0))
+    reached = np.concatenate(reach) if reach else np.zeros(0)
+    expected_count = expected[:, 0] + new.expected_count
+    expected_amount = expected[:, 3] + new.expected_amount
+    results = tuple(
+        PeriodRange(
+            _range(levels[:3, g], expected_count[g]),
+            _range(levels[3:, g], expected_amount[g]),
+            None if np.isnan(t[g]) else float(reached[g]),
+        )
+        for g in range(n_groups)
+    )
     total_target = float(t.sum()) if not np.any(np.isnan(t)) else None
     total = PeriodRange(
-        _range(total_count, expected[:, 0].sum() + new.expected_count.sum()),
-        _range(total_amount, expected[:, 3].sum() + new.expected_amount.sum()),
+        _range(_quantiles(total_count[:, None])[:, 0], expected_count.sum()),
+        _range(_quantiles(total_amount[:, None])[:, 0], expected_amount.sum()),
         None if total_target is None else float(np.mean(total_amount >= total_target)),
     )
-    return PeriodRanges(tuple(results), total, over_budget)
+    return PeriodRanges(results, total, over_budget)
 
 
 __all__ = ["PeriodRange", "PeriodRanges", "Range", "period_ranges"]
