@@ -12,37 +12,41 @@ all deals and groups in that outcome; given z the deals are independent.
 
 **Expected value.** With ``z != 0`` the mean of ``p_i(z)`` is not ``p_i`` (the logistic is curved), so
 ``expected`` is the mean over the mixture, ``E_z[sum_i p_i(z)]`` (and ``E_z[sum_i p_i(z) a_i]``),
-integrated on a fine grid of z with normal weights (exact to ~1e-8, no simulation noise). With
-``dispersion=0`` it is the stage-weighted sum.
+integrated on a fine grid of z with normal weights (no simulation noise), plus the new deals' expected
+count and amount. With ``dispersion=0`` it is the stage-weighted sum.
 
 **Deals not yet created** (:class:`~dealsight.analytics.new_deals.NewDeals`): per group a compound Poisson
 sum; the count is ``Poisson(lambda_g * exp(z - dispersion**2 / 2))`` (the same shock: a good period is good
 for new deals too; the factor has mean 1, so the expected count stays ``lambda_g``), each amount drawn
 from the group's empirical sample.
 
-**Method** (exact where it matters, approximations only where they are accurate). ``draws`` outcomes are
-simulated, with z stratified (one draw per ``1/draws`` quantile slice of the normal, shuffled) and snapped
-to a fine grid of 401 points over +-8 sd:
+**Method.** Brute force (draws x deals Bernoulli flips, 10^10 for a million deals) is out of reach, and a
+normal approximation is poor for small groups and for groups where a few big deals dominate. So
+``draws`` outcomes are simulated, with z stratified (one draw per ``1/draws`` quantile slice of the
+normal, shuffled) and snapped to a fine grid of 401 points over +-6 sd, and each group's figure is the
+sum of two independent parts given z:
 
-* *Large groups* (over ``EXACT_MAX_DEALS`` deals, a count variance of at least ``EXACT_MIN_VARIANCE``, no
-  deal holding more than ``DOMINANCE_LIMIT`` of the amount variance): given z, count and amount are sums
-  of many independent small terms. Their first three cumulants (``sum p``, ``sum p(1-p)``,
-  ``sum p(1-p)(1-2p)``, and the same weighted by ``a``, ``a**2``, ``a**3``) are computed for every group
-  with ``np.bincount`` at a coarse grid of z (step <= 0.25 on the log-odds scale) and interpolated by
-  cubic spline to the fine grid; each draw then samples a translated gamma with those three cumulants
-  (the actuaries' approximation for sums of claims: a normal when the skewness is ~0). Counts are rounded.
-  The cost is independent of ``draws`` times deals: ~20 passes over the deals plus ``draws`` x groups.
-* *Small or lopsided groups*: simulated exactly, deal by deal (a win when a logistic variate falls below
-  ``logit(p_i) + z``), within a budget of ``EXACT_BUDGET`` deal-draws (smallest groups first; beyond it
-  the approximation is used and :attr:`PeriodRanges.approximated_groups` says how many).
-* *New deals*: exact compound Poisson for ``lambda_g <= NEW_EXACT_MAX``; above it the count stays an exact
-  Poisson draw and the amount given the count ``N`` is a translated gamma with the cumulants of a sum of
-  ``N`` draws from the sample.
+* *Deals simulated exactly*, flip by flip (a win when a logistic variate falls below ``logit(p_i) + z``):
+  every deal of a small group (at most ``EXACT_MAX_DEALS`` deals, or a won-count variance under
+  ``EXACT_MIN_VARIANCE``), and in larger groups each deal holding more than ``BIG_DEAL_SHARE`` of the
+  group's amount variance. At most ``EXACT_BUDGET`` deal-draws (smallest groups first, then the biggest
+  deals); beyond it deals join the approximated part and :attr:`PeriodRanges.approximated_groups` counts
+  the groups concerned (0 in every case tested).
+* *The rest of each group*: given z, many independent small terms. Their first three cumulants
+  (``sum p``, ``sum p(1-p)``, ``sum p(1-p)(1-2p)``, and the same weighted by ``a``, ``a**2``, ``a**3``)
+  are summed per group at a coarse grid of z (step <= 0.3 on the log-odds scale, at least 9 nodes) and
+  interpolated by cubic spline to the fine grid; each draw samples a translated gamma with those three
+  cumulants (the actuaries' approximation for aggregate claims; a normal when the skewness is ~0); counts
+  are rounded. Cost: ~15 passes over the deals plus ``draws`` x groups, not ``draws`` x deals.
+* *New deals*: exact compound Poisson where ``lambda_g <= NEW_EXACT_MAX``; above it the count stays an
+  exact Poisson draw and the amount given the count ``N`` is a translated gamma with the cumulants of a
+  sum of ``N`` draws from the sample.
 
-Every group's count is clipped to [0, deals] and open amount to [0, open pipeline], so no quantile exceeds
-the open pipeline plus the new deals drawn. ``total`` adds the groups draw by draw (same z), so it is the
-distribution of the company's figure, not a sum of quantiles. Quantiles are the draws' inverted CDF
-(values that occur). Deterministic for a seed.
+The approximated part's count is clipped to [0, its deals] and its amount to [0, its pipeline], so no
+quantile exceeds the open pipeline plus the new deals drawn. ``total`` adds the groups draw by draw (same
+z), so it is the distribution of the company's figure, not a sum of quantiles. Quantiles are the draws'
+inverted CDF (values that occur). Deterministic for a seed. Agreement with brute force:
+``tests/test_forecast_simulation.py`` and ``benchmarks/forecast_simulation.py``.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ BIG_DEAL_SHARE = 0.02
 """In a large group, a deal holding more than this share of the group's amount variance is simulated
 exactly, the rest of the group by its cumulants."""
 EXACT_BUDGET = 150_000_000
-"""At most this many deal-draws are simulated exactly (smallest groups first)."""
+"""At most this many deal-draws are simulated exactly (small groups first, then the biggest deals)."""
 NEW_EXACT_MAX = 30.0
 """New deals are drawn one by one in groups expecting at most this many."""
 Z_SPAN = 6.0
@@ -97,8 +101,8 @@ class PeriodRange:
 @dataclass(frozen=True)
 class PeriodRanges:
     """One :class:`PeriodRange` per group and the ``total`` over all deals (targets summed when every
-    group has one). ``approximated_groups``: groups over ``EXACT_BUDGET`` that would have been simulated
-    exactly but were approximated (0 normally)."""
+    group has one). ``approximated_groups``: groups with deals that would have been simulated exactly but
+    did not fit in ``EXACT_BUDGET`` (0 normally)."""
 
     groups: tuple[PeriodRange, ...]
     total: PeriodRange
