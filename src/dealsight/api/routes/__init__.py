@@ -13,6 +13,7 @@ from dealsight.api.routes import (
     insights,
     opportunities,
     people,
+    quotas,
     tokens,
 )
 from dealsight.api.routing import API_V1
@@ -27,6 +28,7 @@ ROUTERS = (
     people.me_router,
     people.users_router,
     people.teams_router,
+    quotas.router,
     tokens.router,
     audit.router,
 )
@@ -57,6 +59,10 @@ TAGS = [
     {"name": "me", "description": "The caller: who they are and what their role lets them do."},
     {"name": "users", "description": "Users and their roles and reporting lines (admins only)."},
     {"name": "teams", "description": "Teams and sub-teams; reading for everyone, changes for admins."},
+    {
+        "name": "quotas",
+        "description": "Reps' and teams' targets per period: read within the caller's view, set by admins.",
+    },
     {"name": "tokens", "description": "The caller's personal API tokens."},
     {"name": "audit", "description": "Who changed what, when and from where (the whole log: admins only)."},
     {"name": "health", "description": "Is the service up (no sign-in needed)."},
