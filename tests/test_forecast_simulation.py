@@ -232,3 +232,20 @@ def test_properties_ordered_bounded_by_the_pipeline_and_deterministic(
     assert with_new.total.count.p90 <= deals.sum() + most
     assert with_new.total.amount.p90 <= pipeline.sum() + most * sample.max() + 1e-6
     assert with_new.total.count.expected == pytest.approx(found.total.count.expected + n_groups * lam)
+
+
+def test_beyond_the_exact_budget_deals_are_approximated_and_said_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dealsight.analytics import forecast_simulation
+
+    p, a, groups = _deals([50] * 40, seed=6)
+    exact = period_ranges(p, a, groups, 40, dispersion=0.3, draws=2000)
+    assert exact.approximated_groups == 0
+    monkeypatch.setattr(forecast_simulation, "EXACT_BUDGET", 2000 * 500)  # room for 10 groups of 50
+    squeezed = period_ranges(p, a, groups, 40, dispersion=0.3, draws=2000)
+    assert squeezed.approximated_groups == 30
+    assert squeezed.total.amount.expected == pytest.approx(exact.total.amount.expected, rel=1e-9)
+    for found in (*squeezed.groups, squeezed.total):
+        assert found.count.p10 <= found.count.p50 <= found.count.p90
+        assert found.amount.p10 <= found.amount.p50 <= found.amount.p90
+    # the total of 2000 deals is well approximated either way
+    assert squeezed.total.amount.p50 == pytest.approx(exact.total.amount.p50, rel=0.02)

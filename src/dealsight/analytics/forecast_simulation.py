@@ -71,6 +71,8 @@ EXACT_BUDGET = 150_000_000
 """At most this many deal-draws are simulated exactly (small groups first, then the biggest deals)."""
 NEW_EXACT_MAX = 30.0
 """New deals are drawn one by one in groups expecting at most this many."""
+MIN_DISPERSION = 1e-6
+"""A dispersion below this is taken as 0 (its effect is below any figure shown)."""
 Z_SPAN = 6.0
 FINE_POINTS = 401
 COARSE_STEP = 0.3
@@ -287,7 +289,7 @@ def _new_deals(
 
 def _z_grid(dispersion: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fine grid of z, its normal weights (summing to 1), and the coarse nodes cumulants are computed at."""
-    if dispersion == 0:
+    if dispersion < MIN_DISPERSION:
         zero = np.zeros(1)
         return zero, np.ones(1), zero
     fine = np.linspace(-Z_SPAN, Z_SPAN, FINE_POINTS) * dispersion
@@ -342,16 +344,16 @@ def period_ranges(
     fine, weights, nodes = _z_grid(dispersion)
     coarse = np.stack([_cumulants(rest, float(z), n_groups) for z in nodes])
     coarse_few = np.stack([_cumulants(few, float(z), n_groups) for z in nodes])
+    # cubic-spline weights from the coarse nodes to the fine grid (linear in the values, so the expected
+    # value integrates them once and each chunk of groups interpolates only its own columns)
+    basis = CubicSpline(nodes, np.eye(len(nodes)), axis=0)(fine) if len(nodes) > 1 else np.ones((1, 1))
+    expected = np.einsum("k,kgc->gc", weights @ basis, coarse + coarse_few)
     if len(nodes) > 1:
-        table = CubicSpline(nodes, coarse, axis=0)(fine)
-        table_few = CubicSpline(nodes, coarse_few, axis=0)(fine)
         strata = (rng.permutation(draws) + rng.random(draws)) / draws
         z_index = np.rint((ndtri(strata) + Z_SPAN) / (2 * Z_SPAN) * (FINE_POINTS - 1))
         z_index = np.clip(z_index, 0, FINE_POINTS - 1).astype(np.int64)
     else:
-        table, table_few = coarse, coarse_few
         z_index = np.zeros(draws, dtype=np.int64)
-    expected = np.einsum("m,mgk->gk", weights, table + table_few)
     z = fine[z_index]
     new = new_deals if new_deals is not None else NewDeals.none(n_groups)
     new_factor = np.exp(z - 0.5 * dispersion**2)
@@ -365,7 +367,8 @@ def period_ranges(
     chunk = max(1, _CHUNK // (8 * draws))
     for first in range(0, n_groups, chunk):
         members = np.arange(first, min(first + chunk, n_groups))
-        cum = table[z_index[:, None], members[None, :]]  # (draws, groups in chunk, 6)
+        table = np.einsum("mk,kgc->mgc", basis, coarse[:, members])
+        cum = table[z_index]  # (draws, groups in chunk, 6)
         count = np.clip(
             np.rint(_translated_gamma(rng, cum[..., 0], cum[..., 1], cum[..., 2])), 0.0, rest_sizes[members]
         )
