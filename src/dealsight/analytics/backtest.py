@@ -25,7 +25,7 @@ errors only: for every earlier as-of date whose horizon had ended by the current
 that would have made that forecast's expected value equal what happened (solved by bisection,
 ``sum expit(logit p_i + z*) = actual``); the dispersion that would have put 80% of them inside P10-P90 is
 ``quantile(|z*|, 0.8) / 1.2816``. With few past dates it is shrunk toward a prior of :data:`PRIOR_DISPERSION`
-(worth :data:`PRIOR_DATES` dates): ``d**2 = (n d_past**2 + k prior**2) / (n + k)``. Warm-up dates before
+(worth :data:`PRIOR_DATES` dates); only the latest :data:`CALIBRATION_DATES` ended forecasts count: ``d**2 = (n d_past**2 + k prior**2) / (n + k)``. Warm-up dates before
 ``start`` (every ``every_days`` back to :data:`WARMUP_DATES` dates) give the first dates a past; they are
 not scored. A method whose probabilities are all 0 or 1 (rep commit) gets no shock (its range is its
 coin flips).
@@ -57,6 +57,9 @@ DEFAULT_METHODS = ("stage_weighted", "stage_weighted_ttc", "rep_commit", "compet
 MEASURES = ("count", "amount")
 PRIOR_DISPERSION = 0.5
 PRIOR_DATES = 4
+CALIBRATION_DATES = 13
+"""The dispersion learns from the errors of at most this many latest ended forecasts (a quarter of weeks):
+errors made while the history was thin must not widen the ranges for ever."""
 WARMUP_DATES = 12
 TRAINING_WEEKS = 104
 """Snapshots for learning go back at most this many steps of ``every_days`` before ``start``."""
@@ -162,6 +165,37 @@ class _Forecast:
     shock: dict[str, float]
 
 
+def horizon_forecast(
+    data: DealData,
+    as_of: pd.Timestamp | str,
+    *,
+    horizon_days: int = 28,
+    method: str = "model",
+    every_days: int = 7,
+) -> pd.DataFrame:
+    """Per deal open at the end of day ``as_of``: ``opportunity_id``, ``probability`` of being won within
+    ``horizon_days`` by ``method`` and the ``amount`` it brings if won, from what was known then (the
+    learned methods use weekly snapshots back to :data:`TRAINING_WEEKS` steps, as the backtest does)."""
+    if method not in METHODS:
+        raise ValidationError(
+            "Unknown forecast method.", [FieldProblem("method", f"unknown method {method!r}")]
+        )
+    instant = as_of_grid(pd.Timestamp(as_of), pd.Timestamp(as_of), every_days)[0]
+    lives = deal_lives(data)
+    grid = [instant - pd.Timedelta(days=every_days * k) for k in range(TRAINING_WEEKS, -1, -1)]
+    snapshots = replay_snapshots(data, grid, lives)
+    context = HorizonContext(snapshots, data.stages, instant, horizon_days)
+    probability = METHODS[method](context)
+    open_rows = context.open_rows
+    return pd.DataFrame(
+        {
+            "opportunity_id": open_rows["opportunity_id"].to_numpy(),
+            "probability": np.nan if probability is None else probability,
+            "amount": expected_amounts(open_rows, lives, instant),
+        }
+    )
+
+
 def backtest(
     data: DealData,
     *,
@@ -195,7 +229,7 @@ def backtest(
         )
     first_deal = pd.Timestamp(int(started.min()))
     history = [dates[0] - step * k for k in range(TRAINING_WEEKS, 0, -1)]
-    history = [d for d in history if d >= first_deal]
+    history = [d for d in history if d >= first_deal - step * TRAINING_WEEKS]
     warmup = set(history[-WARMUP_DATES:])
     snapshots = replay_snapshots(data, [*history, *dates], lives)
 
@@ -237,7 +271,9 @@ def _scored(
     seed: int,
 ) -> list[dict[str, Any]]:
     """The rows of one date: per measure the range with the dispersion calibrated on past errors."""
-    ended = [f for f in past if f.as_of + pd.Timedelta(days=horizon_days) <= forecast.as_of]
+    ended = [f for f in past if f.as_of + pd.Timedelta(days=horizon_days) <= forecast.as_of][
+        -CALIBRATION_DATES:
+    ]
     binary = bool(np.all((forecast.probability == 0) | (forecast.probability == 1)))
     out = []
     for measure in MEASURES:
@@ -276,4 +312,5 @@ __all__ = [
     "calibrated_dispersion",
     "common_shock",
     "forecast_metrics",
+    "horizon_forecast",
 ]
