@@ -89,6 +89,20 @@ for _entity in ("accounts", "contacts", "users", "products", "opportunities", "a
     _entity_command(_entity)
 
 
+@app.command("quotas")
+def quotas_command(
+    file: Path = typer.Argument(..., help="CSV or XLSX file (see docs/quotas.md)."),
+    sheet: str | None = SheetOption,
+    dry_run: bool = DryRunOption,
+    database: str | None = DatabaseOption,
+) -> None:
+    """Import reps' and teams' quotas: owner_email or team, period_start, period_end, amount, currency."""
+    from dealsight.services.quota_imports import import_quotas
+
+    report = import_quotas(open_store(database), file, sheet=sheet, dry_run=dry_run)
+    _show(ImportResult(reports=[report], dry_run=dry_run))
+
+
 @app.command("bundle")
 def bundle_command(
     mapping: Path = typer.Argument(..., help="A bundle mapping listing several files."),

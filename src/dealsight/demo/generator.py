@@ -55,7 +55,9 @@ Hidden mechanics (each visible in the data; tests check them with a margin)
    exponentially (5-12 days); won deals get busier in Negotiation.
 10. **Qualification answers fit the truth**: yes/no from the hidden facts, answered during the stage the
     question belongs to, 12% left unanswered and 8% "unknown".
-11. **Data-quality gaps** as real CRMs have: 10% of known business problems not written down, 8% of
+11. **Quotas**: each rep's and team's target per quarter, about 1.1x what they won a year before
+    (:mod:`dealsight.demo.quotas`, drawn from a random stream of their own).
+12. **Data-quality gaps** as real CRMs have: 10% of known business problems not written down, 8% of
     impacts missing, about a quarter of contact stances unknown, a few accounts without industry or domain,
     a few contacts without title or deal role; open deals whose close date already passed.
 
@@ -77,6 +79,7 @@ import numpy as np
 from dealsight.demo import catalog
 from dealsight.demo.deals import DealInput, DealSimulator
 from dealsight.demo.people import build_people
+from dealsight.demo.quotas import quota_rows
 from dealsight.domain.names import name_key
 
 Row = dict[str, Any]
@@ -228,4 +231,6 @@ def generate_organisation(
     org.tables["activities"] = activities
     org.tables["activity_contacts"] = activity_contacts
     org.tables["qualification_answers"] = answers
+    # quotas draw from a stream of their own: the deals above do not move (see demo.quotas)
+    org.tables["quotas"] = quota_rows(seed, start, today, people.users, people.teams, opportunities)
     return org
