@@ -24,11 +24,11 @@ on the log-odds shared by every deal of a draw. It is calibrated per method and 
 errors only: for every earlier as-of date whose horizon had ended by the current date, the shock ``z*``
 that would have made that forecast's expected value equal what happened (solved by bisection,
 ``sum expit(logit p_i + z*) = actual``); the dispersion that would have put 80% of them inside P10-P90 is
-``quantile(|z*|, 0.8) / 1.2816``. With few past dates it is shrunk toward a prior of :data:`PRIOR_DISPERSION`
-(worth :data:`PRIOR_DATES` dates); only the latest :data:`CALIBRATION_DATES` ended forecasts count: ``d**2 = (n d_past**2 + k prior**2) / (n + k)``. Warm-up dates before
-``start`` (every ``every_days`` back to :data:`WARMUP_DATES` dates) give the first dates a past; they are
-not scored. A method whose probabilities are all 0 or 1 (rep commit) gets no shock (its range is its
-coin flips).
+``quantile(|z*|, 0.8) / 1.2816``. With few past dates it is shrunk toward a prior of
+:data:`PRIOR_DISPERSION` (worth :data:`PRIOR_DATES` dates); only the latest :data:`CALIBRATION_DATES` ended
+forecasts count: ``d**2 = (n d_past**2 + k prior**2) / (n + k)``. Warm-up dates before ``start`` (up to
+:data:`WARMUP_DATES`, every ``every_days``) give the first dates a past; they are not scored.
+A method whose probabilities are all 0 or 1 (rep commit) gets no shock (its range is its coin flips).
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ def deal_lives(data: DealData) -> DealLives:
     deals = data.opportunities
     closed = closed_deals(data).set_index("opportunity_id")
     ids = deals["id"].to_numpy()
-    found = closed.index.get_indexer(ids)
+    found = closed.index.get_indexer(pd.Index(ids))
     closed_ns = np.full(len(deals), NAT, dtype=np.int64)
     closed_ns[found >= 0] = closed["closed_at"].to_numpy(np.int64)[found[found >= 0]]
     outcome = np.full(len(deals), None, dtype=object)
@@ -157,7 +157,8 @@ class ReplayedSnapshots:
 
     def at(self, as_of: pd.Timestamp) -> pd.DataFrame:
         """The deals open at ``as_of`` (an instant of the grid)."""
-        return self.rows[self.rows["as_of"].to_numpy() == np.datetime64(as_of.value, "ns")]
+        mask = self.rows["as_of"].to_numpy() == np.datetime64(as_of.value, "ns")
+        return pd.DataFrame(self.rows[mask])
 
     def before(self, as_of: pd.Timestamp) -> pd.DataFrame:
         """The snapshots taken strictly before ``as_of``."""

@@ -32,8 +32,9 @@ support the method, e.g. no forecast categories for ``rep_commit``). Methods, in
 
 Fields the data set never records a change of (maven_crm has no history at all) cannot be replayed: their
 current value says nothing about a past instant (a deal open now still shows the stage it is in today,
-one that closed shows only its close), so :func:`forecast_replay.unreplayable_masked` blanks them at instants before the
-row reached dealsight (``known_since``); otherwise the stage alone would tell which deals close later.
+one that closed shows only its close), so :func:`forecast_replay.unreplayable_masked` blanks them at
+instants before the row reached dealsight (``known_since``); otherwise the stage alone
+would tell which deals close later.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def rep_commit(context: HorizonContext) -> np.ndarray | None:
     committed = (rows["forecast_category"] == ForecastCategory.COMMIT.value).to_numpy()
     days = pd.to_numeric(rows["days_to_expected_close"], errors="coerce").to_numpy(np.float64)
     in_horizon = ~np.isfinite(days) | (days <= context.horizon_days)
-    return (committed & in_horizon).astype(np.float64)
+    return np.asarray(committed & in_horizon, dtype=np.float64)
 
 
 # -- competing risks on deal age ---------------------------------------------------------------------------
@@ -264,7 +265,9 @@ def fit_snapshot_model(context: HorizonContext, *, random_state: int = 0) -> Sna
             train[features], np.where(y, "won", "not_won"), groups=train["row"].to_numpy()
         )
     except InsufficientDataError as thin:
-        return SnapshotFit(features, None, f"{thin.message}; competing risks on deal age are used instead", ())
+        return SnapshotFit(
+            features, None, f"{thin.message}; competing risks on deal age are used instead", ()
+        )
     return SnapshotFit(features, model, None, tuple(left_out))
 
 

@@ -1,0 +1,123 @@
+"""Backtests of the won-count / won-amount forecast (issue 5): maven_crm, the demo organisation, timing.
+
+    .venv/bin/python benchmarks/forecast_backtest.py maven    # imports maven_crm into a temporary SQLite
+    .venv/bin/python benchmarks/forecast_backtest.py demo     # demo organisation, four quarters
+    .venv/bin/python benchmarks/forecast_backtest.py timing [DEALS] [RUNS]   # 52 weeks over synthetic deals
+
+Prints every method's MAPE / bias / MdAPE / P10-P90 coverage (percent) for count and amount, over all dates
+and (maven) from August on, and the load average (another engineer may be running tests).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from statistics import median
+
+import pandas as pd
+
+from dealsight.analytics.backtest import BacktestResult, backtest
+from dealsight.analytics.deal_data import DealData
+from dealsight.store.database import connect, upgrade
+from dealsight.store.deal_frames import load_deal_data
+
+ROOT = Path(__file__).resolve().parents[1]
+MAVEN = ROOT.parent / "shared" / "data" / "maven_crm"
+METHODS = ("stage_weighted", "stage_weighted_ttc", "rep_commit", "competing_risks", "model")
+
+
+def report(result: BacktestResult, since: pd.Timestamp | None = None) -> None:
+    print(f"  dates from {since:%Y-%m-%d}" if since is not None else "  all dates")
+    for method, measures in result.results(since).items():
+        for measure, m in measures.items():
+            cells = "  ".join(
+                f"{k} {m[k]:7.1f}" if isinstance(m[k], float) else f"{k} {m[k]}"
+                for k in ("mape", "bias", "mdape", "coverage_p10_p90")
+            )
+            print(f"    {method:20s} {measure:7s} {cells}")
+    for method, why in result.skipped.items():
+        print(f"    {method:20s} skipped: {why}")
+
+
+def maven() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/maven.db"
+        env = {**os.environ, "DEALSIGHT_DATABASE_URL": url}
+        cli = str(ROOT / ".venv" / "bin" / "dealsight")
+        subprocess.run([cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [cli, "import", "bundle", str(ROOT / "examples/mappings/maven_crm.yaml"),
+             "--data-dir", str(MAVEN)],
+            env=env, check=True, capture_output=True,
+        )  # fmt: skip
+        engine = connect(url)
+        with engine.connect() as conn:
+            data = load_deal_data(conn)
+        engine.dispose()
+    started = time.perf_counter()
+    result = backtest(data, start="2017-04-01", end="2017-11-30", methods=METHODS)
+    print(
+        f"maven_crm: {result.rows['as_of'].nunique()} weekly dates, 28 days, "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    report(result)
+    report(result, pd.Timestamp("2017-08-01"))
+
+
+def demo() -> None:
+    from dealsight.demo.generator import generate_organisation
+    from dealsight.demo.writer import write_organisation
+
+    today = date(2025, 6, 15)
+    with tempfile.TemporaryDirectory() as folder:
+        engine = connect(f"sqlite:///{folder}/demo.db")
+        upgrade(engine)
+        with engine.begin() as conn:
+            write_organisation(conn, generate_organisation(seed=7, scale=1.0, today=today))
+        with engine.connect() as conn:
+            data = load_deal_data(conn)
+        engine.dispose()
+    started = time.perf_counter()
+    result = backtest(data, start="2024-04-01", end="2025-04-30", methods=METHODS)
+    print(
+        f"demo (seed 7): {result.rows['as_of'].nunique()} weekly dates, {time.perf_counter() - started:.1f} s"
+    )
+    report(result)
+
+
+def timing(deals: int, runs: int) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from indicators import NOW, synthetic_data  # type: ignore[import-not-found]
+
+    data: DealData = synthetic_data(deals, seed=0)
+    end = pd.Timestamp(NOW) - pd.Timedelta(days=35)
+    start = end - pd.Timedelta(weeks=51)
+    for label, methods in (
+        ("baseline: competing_risks only", ("competing_risks",)),
+        ("all methods", METHODS),
+    ):
+        seconds = []
+        for _ in range(runs):
+            began = time.perf_counter()
+            backtest(data, start=start, end=end, methods=methods, draws=2000)
+            seconds.append(time.perf_counter() - began)
+        print(f"{deals:,} deals, 52 weekly dates, {label}: median {median(seconds):.1f} s of {seconds}")
+
+
+if __name__ == "__main__":
+    print(f"load average before: {os.getloadavg()}")
+    what = sys.argv[1] if len(sys.argv) > 1 else "maven"
+    if what == "maven":
+        maven()
+    elif what == "demo":
+        demo()
+    else:
+        timing(
+            int(sys.argv[2]) if len(sys.argv) > 2 else 200_000, int(sys.argv[3]) if len(sys.argv) > 3 else 3
+        )
+    print(f"load average after: {os.getloadavg()}")
