@@ -67,7 +67,7 @@ EXACT_MIN_VARIANCE = 25.0
 BIG_DEAL_SHARE = 0.02
 """In a large group, a deal holding more than this share of the group's amount variance is simulated
 exactly, the rest of the group by its cumulants."""
-EXACT_BUDGET = 150_000_000
+EXACT_BUDGET = 60_000_000
 """At most this many deal-draws are simulated exactly (small groups first, then the biggest deals)."""
 NEW_EXACT_MAX = 30.0
 """New deals are drawn one by one in groups expecting at most this many."""
@@ -204,18 +204,23 @@ def _translated_gamma(
     rng: np.random.Generator, mean: np.ndarray, var: np.ndarray, third: np.ndarray
 ) -> np.ndarray:
     """Draws with the given mean, variance and third cumulant: a shifted (and, for a negative skewness,
-    mirrored) gamma; a normal where the skewness is ~0."""
+    mirrored) gamma. Up to a skewness of 2 the gamma comes from a normal by Wilson and Hilferty's cube
+    (``alpha * (1 - c + Z * sqrt(c))**3``, ``c = 1 / (9 * alpha)``; its mean is off by under 0.04 sd
+    there, under 0.001 sd at a skewness of 0.5), several times faster than gamma sampling; beyond, an exact
+    gamma draw; a normal where the skewness is ~0."""
     sd = np.sqrt(np.maximum(var, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         skew = np.where(sd > 0, third / sd**3, 0.0)
-    out = np.empty(mean.shape)
-    skewed = np.abs(skew) >= 1e-3
-    plain = ~skewed
-    out[plain] = mean[plain] + sd[plain] * rng.standard_normal(int(plain.sum()))
-    shape = 4.0 / skew[skewed] ** 2
-    standard = (rng.standard_gamma(shape) - shape) / np.sqrt(shape)
-    out[skewed] = mean[skewed] + sd[skewed] * np.sign(skew[skewed]) * standard
-    return out
+    size = np.abs(skew)
+    standard = rng.standard_normal(mean.shape)
+    cube = (size > 1e-3) & (size <= 2.0)
+    c = size[cube] ** 2 / 36.0
+    standard[cube] = (2.0 / size[cube]) * ((1.0 - c + standard[cube] * np.sqrt(c)) ** 3 - 1.0)
+    wide = size > 2.0
+    if wide.any():
+        shape = 4.0 / size[wide] ** 2
+        standard[wide] = (rng.standard_gamma(shape) - shape) / np.sqrt(shape)
+    return np.asarray(mean + sd * np.where(skew < 0, -standard, standard))
 
 
 def _exact_deals(deals: _Deals, n_groups: int, draws: int) -> tuple[np.ndarray, int]:
