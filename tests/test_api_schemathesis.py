@@ -87,6 +87,8 @@ def _known_ids(world: World, role: str, path: str) -> dict[str, int]:
         ids["user_id"] = world.users[role]
     if "{team_id}" in path:
         ids["team_id"] = 1
+    if "{quota_id}" in path:
+        ids["quota_id"] = 1  # the demo's first quota (a rep's; another rep's for the rep: 404 is documented)
     if "{token_id}" in path:
         ids["token_id"] = world.ids[f"spare_token_{role}"]
     return ids

@@ -117,15 +117,12 @@ def test_a_snapshot_whose_group_disagrees_with_its_level_writes_nothing(engine: 
     team, _ = _org(engine)
     good = _snapshot(datetime(2026, 10, 5))
     bad = _snapshot(datetime(2026, 10, 5), "team")  # no team_id
-    with pytest.raises(ValidationError, match="team_id"):
-        with engine.begin() as conn:
-            save_forecast_snapshots(conn, [good, bad])
-    with pytest.raises(ValidationError, match="level"):
-        with engine.begin() as conn:
-            save_forecast_snapshots(conn, [_snapshot(datetime(2026, 10, 5), "region")])
-    with pytest.raises(ValidationError):
-        with engine.connect() as conn:
-            forecast_snapshots_of(conn, period_start=Q_START, period_end=Q_END, level="company", team_id=team)
+    with pytest.raises(ValidationError, match="team_id"), engine.begin() as conn:
+        save_forecast_snapshots(conn, [good, bad])
+    with pytest.raises(ValidationError, match="level"), engine.begin() as conn:
+        save_forecast_snapshots(conn, [_snapshot(datetime(2026, 10, 5), "region")])
+    with pytest.raises(ValidationError), engine.connect() as conn:
+        forecast_snapshots_of(conn, period_start=Q_START, period_end=Q_END, level="company", team_id=team)
     assert _count(engine) == 0
 
 
