@@ -184,7 +184,7 @@ def horizon_forecast(
     lives = deal_lives(data)
     grid = [instant - pd.Timedelta(days=every_days * k) for k in range(TRAINING_WEEKS, -1, -1)]
     snapshots = replay_snapshots(data, grid, lives)
-    context = HorizonContext(snapshots, data.stages, instant, horizon_days)
+    context = HorizonContext(snapshots, data.stages, instant, horizon_days, every_days)
     probability = METHODS[method](context)
     open_rows = context.open_rows
     return pd.DataFrame(
@@ -235,10 +235,11 @@ def backtest(
 
     rows: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}
+    memo: dict[Any, Any] = {}  # fits and member forecasts shared by every date and method
     for method in methods:
         past: list[_Forecast] = []
         for as_of in sorted(warmup) + dates:
-            context = HorizonContext(snapshots, data.stages, as_of, horizon_days)
+            context = HorizonContext(snapshots, data.stages, as_of, horizon_days, every_days, memo)
             probability = METHODS[method](context)
             if probability is None:
                 skipped[method] = "the data records no forecast categories"

@@ -40,7 +40,8 @@ would tell which deals close later.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,6 +68,17 @@ MAX_TRAINING_SNAPSHOTS = 60_000
 much the same, and a 52-date backtest fits once per date."""
 CLOSE_DATE_LEAK_SHARE = 0.9
 AGE_BUCKETS = (0, 14, 30, 60, 90, 180, 365)
+SEASON_AGE_GROUPS = (30, 60, 90)
+"""Upper edges (days) of the age groups whose wins :class:`QuarterSeason` scales apart."""
+SEASON_WINDOW_DAYS = 7
+SEASON_LOOKBACK_DAYS = 371
+"""The season learns from the windows after snapshots of at most this many days before as-of."""
+SEASON_PRIOR = 5.0
+REFIT_STEPS = 4
+"""The snapshot model is refitted every this many grid steps (see :func:`refit_instant`)."""
+ENSEMBLE_DATES = 13
+ENSEMBLE_PRIOR_DATES = 4
+"""Expected wins' worth of the neutral factor 1 added to every cell of :class:`QuarterSeason`."""
 MIN_BUCKET = 20
 
 
@@ -79,10 +91,23 @@ class HorizonContext:
     stages: pd.DataFrame
     as_of: pd.Timestamp
     horizon_days: int
+    every_days: int = 7
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Results shared by the contexts of one backtest (fits and forecasts keyed by their as-of): a value is
+    stored under the instant it was computed as of, so sharing it never lets a later date leak in."""
 
     @property
     def open_rows(self) -> pd.DataFrame:
         return self.snapshots.at(self.as_of)
+
+    def moved(self, as_of: pd.Timestamp) -> HorizonContext:
+        """The same context as of another instant (sharing the memo)."""
+        return replace(self, as_of=as_of)
+
+    def remembered(self, key: Any, compute: Callable[[], Any]) -> Any:
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
 
 # -- stage weighted ---------------------------------------------------------------------------------------
@@ -207,6 +232,88 @@ def competing_risks(context: HorizonContext) -> np.ndarray:
     return outcome_within(context)[0]
 
 
+def age_incidence(context: HorizonContext, reach: int) -> CumulativeIncidence:
+    """The Aalen-Johansen fit on deal age of every deal started by as-of (closes by as-of only)."""
+    lives = context.snapshots.lives
+    t = context.as_of.value
+    started = (lives.start_ns != NAT) & (lives.start_ns <= t)
+    closed = started & (lives.closed_ns != NAT) & (lives.closed_ns <= t)
+    end = np.where(closed, lives.closed_ns, t)
+    age = np.maximum((end[started] - lives.start_ns[started]) // NS_PER_DAY, 0).astype(np.int64)
+    event = np.where(closed[started], np.where(lives.won[started], 1, 2), 0)
+    return CumulativeIncidence.fit(age, event, reach=reach)
+
+
+def month_of_quarter(days_ns: np.ndarray) -> np.ndarray:
+    """0, 1 or 2: the month of its calendar quarter each instant (ns) falls in."""
+    return np.asarray(days_ns.astype("datetime64[ns]").astype("datetime64[M]").astype(np.int64) % 3)
+
+
+def age_group(age_days: np.ndarray) -> np.ndarray:
+    return np.digitize(age_days, SEASON_AGE_GROUPS, right=True)
+
+
+@dataclass(frozen=True)
+class QuarterSeason:
+    """How much more (or less) often deals are won in each month of a quarter, per age group, than deal age
+    alone says: ``factor[month_of_quarter, age_group]`` = (observed wins + prior) / (expected wins + prior).
+
+    Learned only from windows of :data:`SEASON_WINDOW_DAYS` days after past snapshots that ended by as-of:
+    observed, the snapshot's deals won in the window; expected, competing risks on age (fitted at as-of)
+    for the same deals. A cell never seen stays 1."""
+
+    factor: np.ndarray
+
+    @classmethod
+    def fit(cls, context: HorizonContext, incidence: CumulativeIncidence) -> QuarterSeason:
+        lives = context.snapshots.lives
+        past = context.snapshots.before(context.as_of)
+        taken = past["as_of"].to_numpy().view(np.int64)
+        window = SEASON_WINDOW_DAYS * NS_PER_DAY
+        keep = (taken + window <= context.as_of.value) & (
+            taken >= context.as_of.value - SEASON_LOOKBACK_DAYS * NS_PER_DAY
+        )
+        rows, taken = past["row"].to_numpy(np.int64)[keep], taken[keep]
+        age = np.maximum((taken - lives.start_ns[rows]) // NS_PER_DAY, 0).astype(np.int64)
+        expected = incidence.within(age, SEASON_WINDOW_DAYS)[0]
+        closed = lives.closed_ns[rows]
+        observed = lives.won[rows] & (closed != NAT) & (closed > taken) & (closed <= taken + window)
+        middle = SEASON_WINDOW_DAYS // 2
+        cell = month_of_quarter(taken + middle * NS_PER_DAY) * (len(SEASON_AGE_GROUPS) + 1) + age_group(
+            age + middle
+        )
+        size = 3 * (len(SEASON_AGE_GROUPS) + 1)
+        o = np.bincount(cell, weights=observed.astype(np.float64), minlength=size)
+        e = np.bincount(cell, weights=expected, minlength=size)
+        return cls(((o + SEASON_PRIOR) / (e + SEASON_PRIOR)).reshape(3, -1))
+
+    def within(
+        self, incidence: CumulativeIncidence, as_of_ns: int, age_days: np.ndarray, horizon_days: int
+    ) -> np.ndarray:
+        """P(won within the horizon) for deals open at ``age_days``: each day's chance of a win by age,
+        times the factor of that day's month of the quarter and the deal's age group then."""
+        last = len(incidence.survival) - 1
+        steps = np.arange(1, horizon_days + 1)
+        ages = np.clip(age_days[:, None] + steps[None, :], 0, last)
+        daily = incidence.won[ages] - incidence.won[np.clip(ages - 1, 0, last)]
+        months = month_of_quarter(as_of_ns + steps * NS_PER_DAY)
+        factor = self.factor[months[None, :], age_group(ages)]
+        alive = incidence.survival[np.clip(age_days, 0, last)]
+        safe = np.where(alive > 1e-12, alive, 1.0)
+        won = np.where(alive > 1e-12, (daily * factor).sum(axis=1) / safe, 0.0)
+        return np.asarray(np.clip(won, 0.0, 1.0), dtype=np.float64)
+
+
+def competing_risks_seasonal(context: HorizonContext) -> np.ndarray:
+    """Competing risks on deal age, each day's win chance scaled by :class:`QuarterSeason`."""
+    incidence = age_incidence(context, context.horizon_days + SEASON_WINDOW_DAYS)
+    season = QuarterSeason.fit(context, incidence)
+    lives = context.snapshots.lives
+    rows = context.open_rows["row"].to_numpy(np.int64)
+    age = np.maximum((context.as_of.value - lives.start_ns[rows]) // NS_PER_DAY, 0).astype(np.int64)
+    return season.within(incidence, context.as_of.value, age, context.horizon_days)
+
+
 # -- snapshot classifier -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SnapshotFit:
@@ -271,12 +378,77 @@ def fit_snapshot_model(context: HorizonContext, *, random_state: int = 0) -> Sna
     return SnapshotFit(features, model, None, tuple(left_out))
 
 
+def refit_instant(context: HorizonContext) -> pd.Timestamp:
+    """The instant the snapshot model used as of ``context.as_of`` is fitted as of: the latest grid instant
+    (``every_days`` apart, counted from the epoch) whose step number is a multiple of :data:`REFIT_STEPS`,
+    at or before as-of. A model fitted earlier knows less, never more."""
+    step = int(context.as_of.normalize().value // (context.every_days * NS_PER_DAY))
+    return context.as_of - pd.Timedelta(days=context.every_days * (step % REFIT_STEPS))
+
+
 def snapshot_gbm(context: HorizonContext) -> np.ndarray:
-    """P(won within the horizon) from the snapshot classifier (competing risks when history is thin)."""
-    fitted = fit_snapshot_model(context)
+    """P(won within the horizon) from the snapshot classifier fitted as of :func:`refit_instant`
+    (competing risks when history is thin)."""
+    if not len(context.open_rows):
+        return np.zeros(0)
+    fit_at = refit_instant(context)
+    fitted = context.remembered(
+        ("snapshot_fit", fit_at.value, context.horizon_days),
+        lambda: fit_snapshot_model(context.moved(fit_at)),
+    )
     if fitted.model is None:
         return competing_risks(context)
     return np.asarray(fitted.model.win_probability(context.open_rows[fitted.features]), dtype=np.float64)
+
+
+# -- the ensemble --------------------------------------------------------------------------------------------
+def ensemble_weight(model_errors: np.ndarray, seasonal_errors: np.ndarray) -> float:
+    """The snapshot model's share of the ensemble: inverse mean squared relative error of each member over
+    past forecasts whose horizon ended, shrunk toward 1/2 with :data:`ENSEMBLE_PRIOR_DATES` pseudo-dates."""
+    n = len(model_errors)
+    if not n:
+        return 0.5
+    inverse_model = 1.0 / max(float(np.mean(model_errors**2)), 1e-9)
+    inverse_seasonal = 1.0 / max(float(np.mean(seasonal_errors**2)), 1e-9)
+    observed = inverse_model / (inverse_model + inverse_seasonal)
+    return (n * observed + ENSEMBLE_PRIOR_DATES * 0.5) / (n + ENSEMBLE_PRIOR_DATES)
+
+
+def _members(context: HorizonContext) -> tuple[np.ndarray, np.ndarray]:
+    """The snapshot model's and the seasonal competing risks' probabilities as of the context (memoised)."""
+    key = ("members", context.as_of.value, context.horizon_days)
+    return context.remembered(  # type: ignore[no-any-return]
+        key, lambda: (snapshot_gbm(context), competing_risks_seasonal(context))
+    )
+
+
+def model_ensemble(context: HorizonContext) -> np.ndarray:
+    """``w * snapshot_gbm + (1 - w) * competing_risks_seasonal``, ``w`` from :func:`ensemble_weight` on the
+    won counts of the latest :data:`ENSEMBLE_DATES` as-of instants (``every_days`` apart) whose horizon
+    ended by as-of: their forecasts used only what was known then, their outcomes are known now."""
+    model, seasonal = _members(context)
+    first = -(-context.horizon_days // context.every_days)
+    lives = context.snapshots.lives
+    model_errors, seasonal_errors = [], []
+    for k in range(first, first + ENSEMBLE_DATES):
+        past = context.moved(context.as_of - pd.Timedelta(days=context.every_days * k))
+        rows = past.open_rows["row"].to_numpy(np.int64)
+        closed = lives.closed_ns[rows]
+        actual = float(
+            (
+                lives.won[rows]
+                & (closed != NAT)
+                & (closed > past.as_of.value)
+                & (closed <= past.as_of.value + context.horizon_days * NS_PER_DAY)
+            ).sum()
+        )
+        if actual <= 0:
+            continue
+        past_model, past_seasonal = _members(past)
+        model_errors.append((past_model.sum() - actual) / actual)
+        seasonal_errors.append((past_seasonal.sum() - actual) / actual)
+    weight = ensemble_weight(np.asarray(model_errors), np.asarray(seasonal_errors))
+    return np.asarray(weight * model + (1 - weight) * seasonal, dtype=np.float64)
 
 
 Method = Callable[[HorizonContext], "np.ndarray | None"]
@@ -285,8 +457,9 @@ METHODS: dict[str, Method] = {
     "stage_weighted_ttc": stage_weighted_ttc,
     "rep_commit": rep_commit,
     "competing_risks": competing_risks,
+    "competing_risks_seasonal": competing_risks_seasonal,
     "snapshot_gbm": snapshot_gbm,
-    "model": snapshot_gbm,
+    "model": model_ensemble,
 }
 """Every method by name; ``model`` is the one that backtests best."""
 
@@ -295,8 +468,12 @@ __all__ = [
     "CumulativeIncidence",
     "HorizonContext",
     "SnapshotFit",
+    "QuarterSeason",
     "competing_risks",
+    "competing_risks_seasonal",
+    "ensemble_weight",
     "fit_snapshot_model",
+    "model_ensemble",
     "outcome_within",
     "rep_commit",
     "snapshot_gbm",
