@@ -537,3 +537,16 @@ forecast_snapshots = sa.Table(
         "as_of",
     ),
 )
+
+# Backtest runs (issue 5): each replay of history that `dealsight backtest` made, with its parameters and its
+# result (``BacktestResult.to_json()``: metrics per method and measure, and one row per date). The newest
+# run is what the forecast page shows and where the period forecast takes its dispersion from. Derived data.
+backtest_runs = sa.Table(
+    "backtest_runs",
+    metadata,
+    _id(),
+    sa.Column("made_at", sa.DateTime, nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("result", sa.JSON, nullable=False),
+    sa.Index("ix_backtest_runs_made_at", "made_at"),
+)
