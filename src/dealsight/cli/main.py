@@ -11,7 +11,19 @@ import sys
 import typer
 
 from dealsight import __version__
-from dealsight.cli import accounts, db, demo, evaluate, imports, insights, pipeline, serve, users, velocity
+from dealsight.cli import (
+    accounts,
+    db,
+    demo,
+    evaluate,
+    forecasts,
+    imports,
+    insights,
+    pipeline,
+    serve,
+    users,
+    velocity,
+)
 from dealsight.cli.console import debug_enabled, err
 from dealsight.errors import DealsightError
 
@@ -40,6 +52,8 @@ app.command("funnel")(velocity.funnel_command)
 app.command("stage-durations")(velocity.stage_durations_command)
 app.command("win-loss")(velocity.win_loss_command)
 app.command("pipeline-changes")(velocity.changes_command)
+app.command("forecast")(forecasts.forecast_command)
+app.command("backtest")(forecasts.backtest_command)
 
 
 @app.command("version")
