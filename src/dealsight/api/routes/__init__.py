@@ -10,6 +10,7 @@ from dealsight.api.routes import (
     analytics,
     audit,
     contacts,
+    forecasts,
     insights,
     opportunities,
     people,
@@ -22,6 +23,7 @@ ROUTERS = (
     opportunities.router,
     insights.router,
     analytics.router,
+    forecasts.router,
     accounts.router,
     contacts.router,
     activities.router,
@@ -49,6 +51,12 @@ TAGS = [
         "description": "Pipeline analytics for the caller's view, as of any past day: velocity and its "
         "terms, the stage funnel, days in each stage, won / lost / no decision, and the waterfall of "
         "changes between two days.",
+    },
+    {
+        "name": "forecast",
+        "description": "Period forecasts as calibrated ranges (P10/P50/P90) for the caller's view, beside "
+        "the stage-weighted pipeline, commit and best case; stored forecasts over a period, what moved the "
+        "forecast, and the newest backtest of each method.",
     },
     {
         "name": "accounts",
