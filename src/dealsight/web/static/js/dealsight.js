@@ -136,7 +136,33 @@
     };
   }
 
-  var KINDS = { amounts: amountBars, reliability: reliability, bars: bars, waterfall: waterfall };
+  // Lines over dates (data: labels, series [{label, values, color?, fill?: "-1" to shade down to the series
+  // before, dashed?}], currency: money ticks when given). The forecast's fan chart and backtest chart.
+  function lines(data) {
+    return {
+      type: "line",
+      data: {
+        labels: data.labels,
+        datasets: data.series.map(function (series, i) {
+          var color = series.color || PALETTE[i % PALETTE.length];
+          return {
+            label: series.label, data: series.values, borderColor: color, pointRadius: 2,
+            backgroundColor: series.fill ? "rgba(147, 180, 230, 0.35)" : color,
+            fill: series.fill || false, borderDash: series.dashed ? [6, 4] : []
+          };
+        })
+      },
+      options: {
+        plugins: { legend: { display: true } },
+        scales: {
+          x: AXIS,
+          y: { ticks: { color: "#374151", callback: function (v) { return data.currency ? money(v, data.currency) : v; } } }
+        }
+      }
+    };
+  }
+
+  var KINDS = { amounts: amountBars, reliability: reliability, bars: bars, waterfall: waterfall, lines: lines };
 
   function drawCharts(root) {
     if (typeof window.Chart === "undefined") return;
