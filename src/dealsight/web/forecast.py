@@ -97,7 +97,9 @@ def backtest_chart(report: BacktestReport, measure: str = "amount") -> dict[str,
     for r in rows:
         actual[str(r["as_of"])] = r.get("actual") or 0.0
         by_method.setdefault(str(r["method"]), {})[str(r["as_of"])] = r.get("forecast") or 0.0
-    lines = [{"label": "Actual", "values": [actual.get(d) for d in labels], "color": "#111827"}]
+    lines: list[dict[str, Any]] = [
+        {"label": "Actual", "values": [actual.get(d) for d in labels], "color": "#111827"}
+    ]
     lines += [
         {"label": METHOD_LABELS.get(m, m), "values": [values.get(d) for d in labels], "dashed": m != "model"}
         for m, values in by_method.items()
@@ -132,32 +134,44 @@ def forecast_page(
     visitor: Visitor = Depends(current_visitor),
 ) -> Response:
     engine = web_of(request).engine
-    chosen = {
-        "period": _choice(period, PERIOD_LABELS, "quarter"),
-        "method": _choice(method, METHOD_LABELS, "model"),
-        "as_of": _day(as_of),
-    }
+    chosen_period = _choice(period, PERIOD_LABELS, "quarter")
+    chosen_method = _choice(method, METHOD_LABELS, "model")
+    day = _day(as_of)
+    chosen = {"period": chosen_period, "method": chosen_method, "as_of": day}
     context: dict[str, Any] = {"chosen": chosen, "methods": METHOD_LABELS, "periods": PERIOD_LABELS}
     context |= dict.fromkeys(
         ("problem", "fan", "movement", "movement_problem", "waterfall", "backtest", "backtest_chart"), None
     )
     context["backtest_problem"] = None
     try:
-        forecast = forecast_period(engine, visitor.scope, store=False, **chosen)
+        forecast = forecast_period(
+            engine, visitor.scope, period=chosen_period, method=chosen_method, as_of=day, store=False
+        )
     except (InsufficientDataError, ValidationError) as error:
         context["problem"] = error.message
         return render(request, "forecast.html", context)
     context["forecast"] = forecast
     group = _fan_group(visitor, forecast)
     if group is not None:
-        series = forecast_snapshots(engine, visitor.scope, **chosen, **group[1])
+        series = forecast_snapshots(
+            engine,
+            visitor.scope,
+            period=chosen_period,
+            method=chosen_method,
+            as_of=day,
+            level=str(group[1]["level"]),
+            team_id=group[1].get("team_id"),
+            user_id=group[1].get("user_id"),
+        )
         context["fan"] = {
             "name": group[0],
             "series": series,
             "chart": fan_chart(series, forecast.total.won_amount) if series.points else None,
         }
     try:
-        movement = forecast_movement_report(engine, visitor.scope, **chosen)
+        movement = forecast_movement_report(
+            engine, visitor.scope, period=chosen_period, method=chosen_method, as_of=day
+        )
         context["movement"] = movement
         context["waterfall"] = waterfall_chart(movement)
     except (InsufficientDataError, ValidationError) as error:
