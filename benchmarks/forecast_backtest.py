@@ -10,6 +10,7 @@ and (maven) from August on, and the load average (another engineer may be runnin
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from datetime import date
 from pathlib import Path
 from statistics import median
 
+import numpy as np
 import pandas as pd
 
 from dealsight.analytics.backtest import BacktestResult, backtest
@@ -28,7 +30,15 @@ from dealsight.store.deal_frames import load_deal_data
 
 ROOT = Path(__file__).resolve().parents[1]
 MAVEN = ROOT.parent / "shared" / "data" / "maven_crm"
-METHODS = ("stage_weighted", "stage_weighted_ttc", "rep_commit", "competing_risks", "model")
+METHODS = (
+    "stage_weighted",
+    "stage_weighted_ttc",
+    "rep_commit",
+    "competing_risks",
+    "competing_risks_seasonal",
+    "snapshot_gbm",
+    "model",
+)
 
 
 def report(result: BacktestResult, since: pd.Timestamp | None = None) -> None:
@@ -90,12 +100,52 @@ def demo() -> None:
     report(result)
 
 
-def timing(deals: int, runs: int) -> None:
+def closing_data(deals: int, seed: int = 0) -> tuple[DealData, pd.Timestamp]:
+    """benchmarks/indicators.py's synthetic deals (created over two years, every one still open) made to
+    close: 30% after 3-20 days, the rest after 40-130 days, 40% won; a deal whose close is past "now" stays
+    open. The close is a stage change into Closed Won / Closed Lost; later changes are dropped."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from indicators import NOW, synthetic_data  # type: ignore[import-not-found]
 
-    data: DealData = synthetic_data(deals, seed=0)
-    end = pd.Timestamp(NOW) - pd.Timedelta(days=35)
+    data: DealData = synthetic_data(deals, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    deals_frame = data.opportunities.copy()
+    created = deals_frame["created_date"].to_numpy("datetime64[ns]")
+    fast = rng.random(deals) < 0.3
+    days = np.where(fast, rng.integers(3, 21, deals), rng.integers(40, 131, deals))
+    closed_at = created + days * np.timedelta64(1, "D") + np.timedelta64(15, "h")
+    closes = closed_at <= NOW
+    won = rng.random(deals) < 0.4
+    stage = np.where(won, "Closed Won", "Closed Lost").astype(object)
+    history = data.history
+    close_of = pd.Series(np.where(closes, closed_at, np.datetime64("NaT")), index=deals_frame["id"])
+    after = history["changed_at"].to_numpy("datetime64[ns]") >= history["opportunity_id"].map(
+        close_of
+    ).to_numpy("datetime64[ns]")
+    history = history[~after]
+    stages = history[history["field"] == "stage"]
+    last_stage = stages.groupby("opportunity_id")["new_value"].last()
+    ids = deals_frame["id"].to_numpy()[closes]
+    closing = pd.DataFrame(
+        {
+            "opportunity_id": ids,
+            "field": "stage",
+            "changed_at": closed_at[closes],
+            "old_value": pd.Series(ids).map(last_stage).fillna("Prospecting").to_numpy(dtype=object),
+            "new_value": stage[closes],
+        }
+    )
+    history = pd.concat([history.astype({"field": str}), closing], ignore_index=True)
+    history["field"] = history["field"].astype("category")
+    deals_frame.loc[closes, "stage"] = stage[closes]
+    deals_frame.loc[closes, "closed_date"] = pd.to_datetime(closed_at[closes]).normalize()
+    deals_frame.loc[closes, "outcome"] = np.where(won[closes], "won", "lost")
+    return dataclasses.replace(data, opportunities=deals_frame, history=history), pd.Timestamp(NOW)
+
+
+def timing(deals: int, runs: int) -> None:
+    data, now = closing_data(deals, seed=0)
+    end = now - pd.Timedelta(days=35)
     start = end - pd.Timedelta(weeks=51)
     for label, methods in (
         ("baseline: competing_risks only", ("competing_risks",)),

@@ -118,7 +118,7 @@ def _seasonal_context(future_win_day: int | None) -> HorizonContext:
     )
     instants = [as_of - pd.Timedelta(days=7 * k) for k in range(40, -1, -1)]
     parts = [
-        pd.DataFrame({"as_of": np.full(n.size, t.value).view("datetime64[ns]"), "row": n})
+        pd.DataFrame({"as_of": np.full(n.size, t.value).view("datetime64[ns]"), "row": n, "sampled": True})
         for t in instants
         for n in [np.flatnonzero(lives.open_at(t.value))]
     ]

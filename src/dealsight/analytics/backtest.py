@@ -50,7 +50,7 @@ from dealsight.analytics.forecast_replay import (
     replay_snapshots,
 )
 from dealsight.analytics.forecast_simulation import period_ranges
-from dealsight.analytics.time_to_close import METHODS, HorizonContext
+from dealsight.analytics.time_to_close import METHODS, HorizonContext, ensemble_instants
 from dealsight.errors import FieldProblem, InsufficientDataError, ValidationError
 
 DEFAULT_METHODS = ("stage_weighted", "stage_weighted_ttc", "rep_commit", "competing_risks", "model")
@@ -183,7 +183,8 @@ def horizon_forecast(
     instant = as_of_grid(pd.Timestamp(as_of), pd.Timestamp(as_of), every_days)[0]
     lives = deal_lives(data)
     grid = [instant - pd.Timedelta(days=every_days * k) for k in range(TRAINING_WEEKS, -1, -1)]
-    snapshots = replay_snapshots(data, grid, lives)
+    forecast_instants = [instant, *ensemble_instants(instant, horizon_days, every_days)]
+    snapshots = replay_snapshots(data, grid, lives, forecast_instants=forecast_instants)
     context = HorizonContext(snapshots, data.stages, instant, horizon_days, every_days)
     probability = METHODS[method](context)
     open_rows = context.open_rows
@@ -231,7 +232,14 @@ def backtest(
     history = [dates[0] - step * k for k in range(TRAINING_WEEKS, 0, -1)]
     history = [d for d in history if d >= first_deal - step * TRAINING_WEEKS]
     warmup = set(history[-WARMUP_DATES:])
-    snapshots = replay_snapshots(data, [*history, *dates], lives)
+    forecast_instants = {*warmup, *dates}
+    if "model" in methods:  # the ensemble weighs its members by the errors of earlier dates
+        forecast_instants |= {
+            i for d in forecast_instants for i in ensemble_instants(d, horizon_days, every_days)
+        }
+    snapshots = replay_snapshots(
+        data, [*history, *dates], lives, forecast_instants=forecast_instants & {*history, *dates}
+    )
 
     rows: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}

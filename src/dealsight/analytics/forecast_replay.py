@@ -28,7 +28,8 @@ and the forecast uses the expected won amount instead (:func:`expected_amounts`)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -47,6 +48,11 @@ CALENDAR_FEATURES = ("day_of_quarter", "days_to_quarter_end")
 AMOUNT_LEAK_SHARE = 0.9
 """Amounts count as known only at the close when at least this share of the lost deals has none while at
 least this share of the won deals has one."""
+
+SNAPSHOTS_PER_INSTANT = 5_000
+"""At most this many deals open at an instant belong to the learning sample (:func:`sampled_per_instant`):
+weekly snapshots of one deal say much the same, and 200,000 deals over 150 weeks would be millions of
+rows of indicators."""
 
 CLOSE_DATE_FEATURES = ("close_date_pushes", "days_pushed", "close_date_passed", "days_to_expected_close")
 MASKED: dict[str, tuple[str, ...]] = {
@@ -147,32 +153,65 @@ def calendar_features(as_of: pd.Series) -> dict[str, np.ndarray]:
 class ReplayedSnapshots:
     """Deals open at each instant of a grid, with what was known about them then.
 
-    ``rows``: one row per (deal, instant) with the indicators, :data:`CALENDAR_FEATURES` and ``row`` (the
-    deal's index in ``lives``); ``lives``: every deal's life, used for labels known at an as-of and, for
+    ``rows``: one row per (deal, instant) with the indicators, :data:`CALENDAR_FEATURES`, ``row`` (the
+    deal's index in ``lives``) and ``sampled`` (the row belongs to the learning sample, see
+    :func:`replay_snapshots`); ``lives``: every deal's life, used for labels known at an as-of and, for
     evaluation only, for outcomes.
     """
 
     rows: pd.DataFrame
     lives: DealLives
+    _at: dict[int, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
     def at(self, as_of: pd.Timestamp) -> pd.DataFrame:
-        """The deals open at ``as_of`` (an instant of the grid)."""
-        mask = self.rows["as_of"].to_numpy() == np.datetime64(as_of.value, "ns")
-        return pd.DataFrame(self.rows[mask])
+        """The deals open at ``as_of`` (an instant of the grid; remembered, do not modify)."""
+        if as_of.value not in self._at:
+            mask = self.rows["as_of"].to_numpy() == np.datetime64(as_of.value, "ns")
+            self._at[as_of.value] = pd.DataFrame(self.rows[mask])
+        return self._at[as_of.value]
 
     def before(self, as_of: pd.Timestamp) -> pd.DataFrame:
-        """The snapshots taken strictly before ``as_of``."""
-        return self.rows[self.rows["as_of"].to_numpy() < np.datetime64(as_of.value, "ns")]
+        """The snapshots of the learning sample taken strictly before ``as_of``."""
+        taken = self.rows["as_of"].to_numpy() < np.datetime64(as_of.value, "ns")
+        return self.rows[taken & self.rows["sampled"].to_numpy()]
+
+
+def sampled_per_instant(pairs: pd.DataFrame, per_instant: int) -> np.ndarray:
+    """Per pair, whether its deal is among the ``per_instant`` deals open at its instant with the smallest
+    hash of their id (a fixed random order of deals: the choice at an instant depends only on which deals
+    were open then)."""
+    key = pd.util.hash_array(pairs["opportunity_id"].astype(str).to_numpy(dtype=object))
+    order = np.lexsort((key, pairs["as_of"].to_numpy().view(np.int64)))
+    instant = pairs["as_of"].to_numpy().view(np.int64)[order]
+    first = np.r_[0, np.flatnonzero(np.diff(instant)) + 1]
+    rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
+    sampled = np.zeros(len(pairs), dtype=bool)
+    sampled[order] = rank < per_instant
+    return sampled
 
 
 def replay_snapshots(
-    data: DealData, instants: list[pd.Timestamp], lives: DealLives | None = None
+    data: DealData,
+    instants: list[pd.Timestamp],
+    lives: DealLives | None = None,
+    *,
+    forecast_instants: Collection[pd.Timestamp] | None = None,
+    per_instant: int = SNAPSHOTS_PER_INSTANT,
 ) -> ReplayedSnapshots:
-    """The deals open at each instant with their indicators as of it (see the module docstring)."""
+    """The deals open at each instant with their indicators as of it (see the module docstring).
+
+    Every open deal is kept at the ``forecast_instants`` (all instants when ``None``); at the others only
+    the learning sample, at most ``per_instant`` deals per instant (:func:`sampled_per_instant`), whose
+    rows are flagged ``sampled`` at every instant: learners see the same share of every week."""
     lives = lives or deal_lives(data)
     pairs = open_pairs(lives, sorted(set(instants)))
+    sampled = sampled_per_instant(pairs, per_instant)
+    if forecast_instants is not None:
+        full = np.isin(pairs["as_of"].to_numpy().view(np.int64), [t.value for t in forecast_instants])
+        pairs, sampled = pairs[full | sampled].reset_index(drop=True), sampled[full | sampled]
     indicators = unreplayable_masked(deal_indicators(data, pairs[["opportunity_id", "as_of"]]), data)
     indicators["row"] = pairs["row"].to_numpy()
+    indicators["sampled"] = sampled
     for name, values in calendar_features(indicators["as_of"]).items():
         indicators[name] = values
     return ReplayedSnapshots(rows=indicators.reset_index(drop=True), lives=lives)
@@ -268,5 +307,6 @@ __all__ = [
     "open_pairs",
     "realised",
     "replay_snapshots",
+    "sampled_per_instant",
     "unreplayable_masked",
 ]

@@ -153,12 +153,10 @@ def stage_weighted_ttc(context: HorizonContext) -> np.ndarray:
         pd.to_numeric(open_rows["deal_age_days"], errors="coerce").fillna(0), AGE_BUCKETS
     )
     rate = pd.Series(open_stage).map(stage_rate).fillna(overall_rate).to_numpy(np.float64)
-    share = np.empty(len(open_rows))
-    for i, (s, b) in enumerate(zip(open_stage, open_bucket, strict=True)):
-        if (s, b) in by_stage_bucket.index and by_stage_bucket.loc[(s, b), "size"] >= MIN_BUCKET:
-            share[i] = by_stage_bucket.loc[(s, b), "mean"]
-        else:
-            share[i] = by_bucket.get(b, overall_share)
+    cell = by_stage_bucket.reindex(pd.MultiIndex.from_arrays([open_stage, open_bucket]))
+    enough = cell["size"].fillna(0).to_numpy(np.float64) >= MIN_BUCKET
+    fallback = pd.Series(open_bucket).map(by_bucket).fillna(overall_share).to_numpy(np.float64)
+    share = np.where(enough, cell["mean"].to_numpy(np.float64), fallback)
     return np.asarray(rate * share, dtype=np.float64)
 
 
@@ -422,16 +420,21 @@ def _members(context: HorizonContext) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
+def ensemble_instants(as_of: pd.Timestamp, horizon_days: int, every_days: int) -> list[pd.Timestamp]:
+    """The past as-of instants whose errors weigh the ensemble as of ``as_of`` (:func:`model_ensemble`)."""
+    first = -(-horizon_days // every_days)
+    return [as_of - pd.Timedelta(days=every_days * k) for k in range(first, first + ENSEMBLE_DATES)]
+
+
 def model_ensemble(context: HorizonContext) -> np.ndarray:
     """``w * snapshot_gbm + (1 - w) * competing_risks_seasonal``, ``w`` from :func:`ensemble_weight` on the
     won counts of the latest :data:`ENSEMBLE_DATES` as-of instants (``every_days`` apart) whose horizon
     ended by as-of: their forecasts used only what was known then, their outcomes are known now."""
     model, seasonal = _members(context)
-    first = -(-context.horizon_days // context.every_days)
     lives = context.snapshots.lives
     model_errors, seasonal_errors = [], []
-    for k in range(first, first + ENSEMBLE_DATES):
-        past = context.moved(context.as_of - pd.Timedelta(days=context.every_days * k))
+    for instant in ensemble_instants(context.as_of, context.horizon_days, context.every_days):
+        past = context.moved(instant)
         rows = past.open_rows["row"].to_numpy(np.int64)
         closed = lives.closed_ns[rows]
         actual = float(
@@ -471,6 +474,7 @@ __all__ = [
     "QuarterSeason",
     "competing_risks",
     "competing_risks_seasonal",
+    "ensemble_instants",
     "ensemble_weight",
     "fit_snapshot_model",
     "model_ensemble",
