@@ -49,7 +49,7 @@ from dealsight.analytics.forecast_replay import (
     realised,
     replay_snapshots,
 )
-from dealsight.analytics.forecast_simulation import period_ranges
+from dealsight.analytics.forecast_simulation import Range, period_ranges
 from dealsight.analytics.time_to_close import METHODS, HorizonContext, ensemble_instants
 from dealsight.errors import FieldProblem, InsufficientDataError, ValidationError
 
@@ -283,18 +283,12 @@ def _scored(
     ended = [f for f in past if f.as_of + pd.Timedelta(days=horizon_days) <= forecast.as_of][
         -CALIBRATION_DATES:
     ]
-    binary = bool(np.all((forecast.probability == 0) | (forecast.probability == 1)))
+    probability = np.clip(forecast.probability, 0.0, 1.0)
+    binary = bool(np.all((probability == 0) | (probability == 1)))
     out = []
     for measure in MEASURES:
         dispersion = 0.0 if binary else calibrated_dispersion([f.shock[measure] for f in ended])
-        ranges = period_ranges(
-            np.clip(forecast.probability, 0.0, 1.0),
-            forecast.amount,
-            dispersion=dispersion,
-            draws=draws,
-            seed=seed,
-        ).total
-        figure = ranges.count if measure == "count" else ranges.amount
+        figure = _total_range(probability, forecast.amount, measure, dispersion, draws, seed)
         out.append(
             {
                 "as_of": forecast.as_of.normalize(),
@@ -311,6 +305,25 @@ def _scored(
             }
         )
     return out
+
+
+def _total_range(
+    probability: np.ndarray, amount: np.ndarray, measure: str, dispersion: float, draws: int, seed: int
+) -> Range:
+    """The range of the won count or amount. Deals certain to be won (probability 1) add their count and
+    amount to every quantile and deals certain not to be (0) nothing, whatever the shock (``logit(p) + z``
+    stays infinite), so only the uncertain ones go to the range engine (which would flip the certain ones
+    one by one: a small group's deals are simulated exactly)."""
+    certain = probability >= 1.0
+    uncertain = (probability > 0.0) & ~certain
+    sure = float(certain.sum()) if measure == "count" else float(np.nan_to_num(amount[certain]).sum())
+    if not uncertain.any():
+        return Range(sure, sure, sure, sure)
+    ranges = period_ranges(
+        probability[uncertain], amount[uncertain], dispersion=dispersion, draws=draws, seed=seed
+    ).total
+    figure = ranges.count if measure == "count" else ranges.amount
+    return Range(figure.p10 + sure, figure.p50 + sure, figure.p90 + sure, figure.expected + sure)
 
 
 __all__ = [

@@ -28,9 +28,10 @@ and the forecast uses the expected won amount instead (:func:`expected_amounts`)
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -170,10 +171,28 @@ class ReplayedSnapshots:
             self._at[as_of.value] = pd.DataFrame(self.rows[mask])
         return self._at[as_of.value]
 
-    def before(self, as_of: pd.Timestamp) -> pd.DataFrame:
-        """The snapshots of the learning sample taken strictly before ``as_of``."""
-        taken = self.rows["as_of"].to_numpy() < np.datetime64(as_of.value, "ns")
-        return self.rows[taken & self.rows["sampled"].to_numpy()]
+    def before(self, as_of: pd.Timestamp, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The snapshots of the learning sample taken strictly before ``as_of`` (only ``columns`` when
+        given: much cheaper than every indicator)."""
+        positions = self.before_positions(as_of)
+        if columns is None:
+            return self.rows.iloc[positions]
+        return pd.DataFrame(
+            {name: self.rows[name].to_numpy()[positions] for name in columns},
+            index=self.rows.index[positions],
+        )
+
+    def before_positions(self, as_of: pd.Timestamp) -> np.ndarray:
+        """Positions in ``rows`` of :meth:`before`."""
+        return np.flatnonzero((self._taken_ns < as_of.value) & self._sampled)
+
+    @cached_property
+    def _taken_ns(self) -> np.ndarray:
+        return np.asarray(self.rows["as_of"].to_numpy().view(np.int64))
+
+    @cached_property
+    def _sampled(self) -> np.ndarray:
+        return np.asarray(self.rows["sampled"].to_numpy(bool))
 
 
 def sampled_per_instant(pairs: pd.DataFrame, per_instant: int) -> np.ndarray:

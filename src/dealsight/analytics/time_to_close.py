@@ -128,7 +128,7 @@ def stage_weighted(context: HorizonContext) -> np.ndarray:
 def stage_weighted_ttc(context: HorizonContext) -> np.ndarray:
     """Historical stage win rate x share of the stage's wins, at a similar age, won within the horizon."""
     lives = context.snapshots.lives
-    past = context.snapshots.before(context.as_of)
+    past = context.snapshots.before(context.as_of, ("as_of", "row", "stage", "deal_age_days"))
     rows = past["row"].to_numpy(np.int64)
     closed = lives.closed_ns[rows]
     closed_by = (closed != NAT) & (closed <= context.as_of.value)
@@ -265,7 +265,7 @@ class QuarterSeason:
     @classmethod
     def fit(cls, context: HorizonContext, incidence: CumulativeIncidence) -> QuarterSeason:
         lives = context.snapshots.lives
-        past = context.snapshots.before(context.as_of)
+        past = context.snapshots.before(context.as_of, ("as_of", "row"))
         taken = past["as_of"].to_numpy().view(np.int64)
         window = SEASON_WINDOW_DAYS * NS_PER_DAY
         keep = (taken + window <= context.as_of.value) & (
@@ -341,7 +341,8 @@ def close_date_known_only_at_close(past: pd.DataFrame, context: HorizonContext) 
 def fit_snapshot_model(context: HorizonContext, *, random_state: int = 0) -> SnapshotFit:
     """The snapshot classifier learned as of ``context.as_of`` (module docstring)."""
     features = [*MODEL_FEATURES, *CALENDAR_FEATURES]
-    past = context.snapshots.before(context.as_of)
+    positions = context.snapshots.before_positions(context.as_of)
+    past = context.snapshots.before(context.as_of, ("as_of", "row", "days_to_expected_close"))
     known, won = horizon_labels(past, context.snapshots.lives, context.as_of, context.horizon_days)
     labelled = np.flatnonzero(known)
     if len(labelled) > MAX_TRAINING_SNAPSHOTS:
@@ -358,7 +359,7 @@ def fit_snapshot_model(context: HorizonContext, *, random_state: int = 0) -> Sna
             "Competing risks on deal age are used instead."
         )
         return SnapshotFit(features, None, note, ())
-    train = past.iloc[labelled]
+    train = context.snapshots.rows.iloc[positions[labelled]]
     left_out = list(
         known_only_at_close(train, context.snapshots.lives.won[train["row"].to_numpy()], features)
     )
