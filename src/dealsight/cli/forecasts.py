@@ -43,7 +43,15 @@ def _status(label: str) -> Iterator[Callable[[str], None]]:
 
 
 def _money(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
+    """An amount short enough for a table at 80 columns: 3.32M, 652k, 9,800."""
+    if value is None:
+        return "-"
+    size = abs(value)
+    if size >= 1e6:
+        return f"{value / 1e6:,.2f}M"
+    if size >= 1e4:
+        return f"{value / 1e3:,.0f}k"
+    return f"{value:,.0f}"
 
 
 def _share(value: float | None) -> str:
@@ -53,11 +61,20 @@ def _share(value: float | None) -> str:
 def _forecast_tables(title: str, groups: list[GroupForecast]) -> tuple[Table, Table]:
     """The range (won so far included) and, beside it, the baselines and earlier forecasts (P50)."""
     ranges = Table(title=f"{title}: range of won amount", title_justify="left")
-    for name in ("", "won so far", "P10", "P50", "P90", "expected", "count P10-P90", "quota", "reach"):
-        ranges.add_column(name, justify="right" if name else "left")
-    beside = Table(title=f"{title}: beside it", title_justify="left")
-    for name in ("", "stage-weighted", "commit", "best case", *(f"P50 a {n} ago" for n, _ in EARLIER)):
-        beside.add_column(name, justify="right" if name else "left")
+    for name in ("", "won", "P10", "P50", "P90", "mean", "count", "quota", "reach"):
+        ranges.add_column(
+            name, justify="right" if name else "left", no_wrap=bool(name), min_width=0 if name else 10
+        )
+    beside = Table(
+        title=f"{title}: beside it (stage-weighted pipeline, commit, best case; our P50 a "
+        + ", a ".join(n for n, _ in EARLIER)
+        + " ago)",
+        title_justify="left",
+    )
+    for name in ("", "weighted", "commit", "best", *(f"-1 {n}" for n, _ in EARLIER)):
+        beside.add_column(
+            name, justify="right" if name else "left", no_wrap=bool(name), min_width=0 if name else 10
+        )
     for g in groups:
         ranges.add_row(
             g.name,
@@ -84,8 +101,9 @@ def _forecast_tables(title: str, groups: list[GroupForecast]) -> tuple[Table, Ta
 def _show_forecast(report: PeriodForecast) -> None:
     out.print(
         f"[bold]{report.period.capitalize()} {report.period_start} to {report.period_end}[/], as of "
-        f"{report.as_of} ({report.days_left} days left), method {report.method}: won amount, ranges "
-        "include what is already won",
+        f"{report.as_of} ({report.days_left} days left), method {report.method}. Won amount (k thousand, "
+        "M million): won so far, then P10/P50/P90 and the mean of the period's total, which includes what "
+        "is already won; count: P10-P90 of deals won",
         highlight=False,
     )
     sections = [
