@@ -148,9 +148,9 @@ def test_quarter_season_learns_the_first_month_dip_from_past_closes_only() -> No
 
 def test_ensemble_weight_follows_past_errors() -> None:
     assert ensemble_weight(np.array([]), np.array([])) == 0.5
-    # inverse squared errors 100 and 25: observed 0.8, shrunk toward 1/2 with four pseudo-dates
+    # inverse squared errors 100 and 25: observed 0.8, shrunk toward 1/2 with two pseudo-errors
     assert ensemble_weight(np.array([0.1, -0.1]), np.array([0.2, 0.2])) == pytest.approx(
-        (2 * 0.8 + 4 * 0.5) / 6
+        (2 * 0.8 + 2 * 0.5) / 4
     )
 
 

@@ -243,14 +243,14 @@ def unreplayable_masked(rows: pd.DataFrame, data: DealData) -> pd.DataFrame:
     known_since = pd.to_datetime(data.opportunities.set_index("id")["known_since"])
     before = (pd.to_datetime(rows["as_of"]) < rows["opportunity_id"].map(known_since)).to_numpy()
     rows = rows.copy()
-    for field, columns in MASKED.items():
-        if field in recorded or not before.any():
+    for tracked, columns in MASKED.items():
+        if tracked in recorded or not before.any():
             continue
         for column in columns:
             rows.loc[before, column] = np.nan
-        if field == HistoryField.STAGE.value:
+        if tracked == HistoryField.STAGE.value:
             rows.loc[before, "stage"] = STAGE_NOT_RECORDED
-        if field == HistoryField.FORECAST_CATEGORY.value:
+        if tracked == HistoryField.FORECAST_CATEGORY.value:
             rows.loc[before, "forecast_category"] = None
     return rows
 

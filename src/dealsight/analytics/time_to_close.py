@@ -27,8 +27,17 @@ support the method, e.g. no forecast categories for ``rep_commit``). Methods, in
   (:func:`win_training.known_only_at_close`), and so are expected-close-date features when the close date
   was filled in at the close (it equals the actual close day for nearly every closed deal, as in
   maven_crm). With too little history it falls back to ``competing_risks`` (:attr:`note` says so).
-
-``model`` is the method that backtests best (``snapshot_gbm``, see docs/forecast-models.md).
+  Refitted every :data:`REFIT_STEPS` grid steps (:func:`refit_instant`): the model used as of T was
+  fitted as of an instant at or before T, with only what was known then; a backtest fits 4x less.
+- ``competing_risks_seasonal``: competing risks on age, each day's chance of a win scaled by a
+  within-quarter season (:class:`QuarterSeason`): observed over expected wins per month of the quarter and
+  age group, learned from the weeks after past snapshots that ended by as-of. Sales teams close at the
+  end of a quarter; on maven_crm no deal older than 30 days is won in a quarter's first month.
+- ``model``: the ensemble ``w * snapshot_gbm + (1 - w) * competing_risks_seasonal`` (probability scale),
+  ``w`` from each member's squared relative error of the won count over the latest
+  :data:`ENSEMBLE_DATES` as-of instants whose horizon had ended (:func:`ensemble_weight`). On maven_crm
+  the two err in opposite directions (the snapshot model too low after a quarter's end, the seasonal
+  hazard too high); the ensemble backtests best (docs/forecast-models.md).
 
 Fields the data set never records a change of (maven_crm has no history at all) cannot be replayed: their
 current value says nothing about a past instant (a deal open now still shows the stage it is in today,
@@ -51,7 +60,9 @@ from dealsight.analytics.forecast_replay import (
     CALENDAR_FEATURES,
     CLOSE_DATE_FEATURES,
     ReplayedSnapshots,
+    expected_amounts,
     horizon_labels,
+    realised,
 )
 from dealsight.analytics.indicators import MODEL_FEATURES
 from dealsight.analytics.win_model import WinModel
@@ -77,7 +88,8 @@ SEASON_PRIOR = 5.0
 REFIT_STEPS = 4
 """The snapshot model is refitted every this many grid steps (see :func:`refit_instant`)."""
 ENSEMBLE_DATES = 13
-ENSEMBLE_PRIOR_DATES = 4
+ENSEMBLE_PRIOR_ERRORS = 2
+"""One date's worth (a count and an amount error) of the prior weight 1/2."""
 """Expected wins' worth of the neutral factor 1 added to every cell of :class:`QuarterSeason`."""
 MIN_BUCKET = 20
 
@@ -403,14 +415,14 @@ def snapshot_gbm(context: HorizonContext) -> np.ndarray:
 # -- the ensemble --------------------------------------------------------------------------------------------
 def ensemble_weight(model_errors: np.ndarray, seasonal_errors: np.ndarray) -> float:
     """The snapshot model's share of the ensemble: inverse mean squared relative error of each member over
-    past forecasts whose horizon ended, shrunk toward 1/2 with :data:`ENSEMBLE_PRIOR_DATES` pseudo-dates."""
+    past forecasts whose horizon ended, shrunk toward 1/2 with :data:`ENSEMBLE_PRIOR_ERRORS` pseudo-errors."""
     n = len(model_errors)
     if not n:
         return 0.5
     inverse_model = 1.0 / max(float(np.mean(model_errors**2)), 1e-9)
     inverse_seasonal = 1.0 / max(float(np.mean(seasonal_errors**2)), 1e-9)
     observed = inverse_model / (inverse_model + inverse_seasonal)
-    return (n * observed + ENSEMBLE_PRIOR_DATES * 0.5) / (n + ENSEMBLE_PRIOR_DATES)
+    return (n * observed + ENSEMBLE_PRIOR_ERRORS * 0.5) / (n + ENSEMBLE_PRIOR_ERRORS)
 
 
 def _members(context: HorizonContext) -> tuple[np.ndarray, np.ndarray]:
@@ -429,28 +441,25 @@ def ensemble_instants(as_of: pd.Timestamp, horizon_days: int, every_days: int) -
 
 def model_ensemble(context: HorizonContext) -> np.ndarray:
     """``w * snapshot_gbm + (1 - w) * competing_risks_seasonal``, ``w`` from :func:`ensemble_weight` on the
-    won counts of the latest :data:`ENSEMBLE_DATES` as-of instants (``every_days`` apart) whose horizon
-    ended by as-of: their forecasts used only what was known then, their outcomes are known now."""
+    relative errors of the won count and of the won amount (both count: one set of probabilities serves
+    both) at the latest :data:`ENSEMBLE_DATES` as-of instants (``every_days`` apart) whose horizon ended by
+    as-of: their forecasts used only what was known then, their outcomes are known now."""
     model, seasonal = _members(context)
     lives = context.snapshots.lives
-    model_errors, seasonal_errors = [], []
+    model_errors: list[float] = []
+    seasonal_errors: list[float] = []
     for instant in ensemble_instants(context.as_of, context.horizon_days, context.every_days):
         past = context.moved(instant)
         rows = past.open_rows["row"].to_numpy(np.int64)
-        closed = lives.closed_ns[rows]
-        actual = float(
-            (
-                lives.won[rows]
-                & (closed != NAT)
-                & (closed > past.as_of.value)
-                & (closed <= past.as_of.value + context.horizon_days * NS_PER_DAY)
-            ).sum()
-        )
-        if actual <= 0:
+        if not len(rows):
             continue
+        won, won_amount = realised(lives, rows, instant, context.horizon_days)
+        amount = np.nan_to_num(expected_amounts(past.open_rows, lives, instant))
         past_model, past_seasonal = _members(past)
-        model_errors.append((past_model.sum() - actual) / actual)
-        seasonal_errors.append((past_seasonal.sum() - actual) / actual)
+        for weights, actual in ((np.ones(len(rows)), float(won.sum())), (amount, float(won_amount.sum()))):
+            if actual > 0:
+                model_errors.append(float((past_model * weights).sum()) / actual - 1)
+                seasonal_errors.append(float((past_seasonal * weights).sum()) / actual - 1)
     weight = ensemble_weight(np.asarray(model_errors), np.asarray(seasonal_errors))
     return np.asarray(weight * model + (1 - weight) * seasonal, dtype=np.float64)
 
@@ -471,8 +480,8 @@ __all__ = [
     "METHODS",
     "CumulativeIncidence",
     "HorizonContext",
-    "SnapshotFit",
     "QuarterSeason",
+    "SnapshotFit",
     "competing_risks",
     "competing_risks_seasonal",
     "ensemble_instants",
