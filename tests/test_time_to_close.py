@@ -24,6 +24,7 @@ from dealsight.analytics.time_to_close import (
     HorizonContext,
     QuarterSeason,
     age_incidence,
+    competing_risks,
     competing_risks_seasonal,
     ensemble_weight,
     model_ensemble,
@@ -93,7 +94,9 @@ def _seasonal_context(future_win_day: int | None) -> HorizonContext:
     won ``future_win_day`` days after it (``None``: still open)."""
     day0 = pd.Timestamp("2023-01-01")
     as_of = pd.Timestamp("2023-09-30 23:59:59")
-    starts, closes, outcomes = [], [], []
+    starts: list[pd.Timestamp] = []
+    closes: list[pd.Timestamp | None] = []
+    outcomes: list[str | None] = []
     for i in range(200):
         start = day0 + pd.Timedelta(days=i)
         close = start + pd.Timedelta(days=10 if i % 3 == 1 else 40 + (i * 7) % 60)
@@ -141,7 +144,7 @@ def test_quarter_season_learns_the_first_month_dip_from_past_closes_only() -> No
     # the forecast of October for old deals is lowered by the season (the open deals aged over 30 days)
     rows = context.open_rows["row"].to_numpy()
     age = (context.as_of.value - context.snapshots.lives.start_ns[rows]) // NS_PER_DAY
-    plain = METHODS["competing_risks"](context)
+    plain = competing_risks(context)
     seasonal = competing_risks_seasonal(context)
     assert (seasonal[age > 40] < plain[age > 40]).all() and (age > 40).any()
 

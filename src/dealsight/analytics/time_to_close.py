@@ -260,7 +260,8 @@ def month_of_quarter(days_ns: np.ndarray) -> np.ndarray:
 
 
 def age_group(age_days: np.ndarray) -> np.ndarray:
-    return np.digitize(age_days, SEASON_AGE_GROUPS, right=True)
+    """The index of each age's group (:data:`SEASON_AGE_GROUPS`: up to 30 days, 31-60, 61-90, older)."""
+    return np.asarray(np.digitize(age_days, SEASON_AGE_GROUPS, right=True))
 
 
 @dataclass(frozen=True)
