@@ -3,6 +3,8 @@
 - Metric definitions on hand-computed cases; the common shock and the calibrated dispersion.
 - A backtest on a random organisation: every row's range is ordered, JSON has the documented nesting, and
   a forecast as of a date is the same whatever happened after it.
+- The speed devices keep that promise: the learning sample at an instant depends only on the deals open
+  then, and the snapshot model used as of a date was fitted at or before it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from dealsight.analytics.backtest import (
     common_shock,
     forecast_metrics,
 )
+from dealsight.analytics.forecast_replay import as_of_grid, replay_snapshots, sampled_per_instant
+from dealsight.analytics.time_to_close import HorizonContext, refit_instant
 from tests.test_indicator_leakage import START, World
 
 
@@ -104,3 +108,26 @@ def test_backtest_forecasts_do_not_change_with_later_history(
     assert settled.sum() > 6
     columns = ["p10", "p50", "p90", "forecast", "actual", "dispersion"]
     pd.testing.assert_frame_equal(again.loc[settled, columns], rows.loc[settled, columns])
+
+
+def test_learning_sample_depends_only_on_the_deals_open_at_each_instant() -> None:
+    t1, t2 = np.datetime64("2024-01-07", "ns"), np.datetime64("2024-01-14", "ns")
+    pairs = pd.DataFrame({"opportunity_id": [*range(10), *range(5, 20)], "as_of": [t1] * 10 + [t2] * 15})
+    sampled = sampled_per_instant(pairs, 4)
+    assert sampled[:10].sum() == 4 and sampled[10:].sum() == 4
+    # deals open only at the later instant (and later ones) change nothing at the earlier one
+    more = pd.concat(
+        [pairs, pd.DataFrame({"opportunity_id": range(20, 40), "as_of": [t2] * 20})], ignore_index=True
+    )
+    np.testing.assert_array_equal(sampled_per_instant(more, 4)[:10], sampled[:10])
+    # with room for every deal, every deal is sampled
+    assert (sampled_per_instant(pairs, 25) == True).all()  # noqa: E712
+
+
+def test_the_snapshot_model_used_as_of_a_date_was_fitted_at_or_before_it() -> None:
+    world = World(12, deals=60)
+    for day in range(100, 130):
+        as_of = as_of_grid(START + pd.Timedelta(days=day), START + pd.Timedelta(days=day), 7)[0]
+        context = HorizonContext(replay_snapshots(world.data(), [as_of]), pd.DataFrame(), as_of, 28)
+        fitted = refit_instant(context)
+        assert as_of - pd.Timedelta(days=21) <= fitted <= as_of
