@@ -356,3 +356,24 @@ def test_reading_in_small_chunks_gives_the_same_frames(engine: Engine) -> None:
     assert len(whole.history) > 7 * 10
     for name in FRAME_COLUMNS:
         pd.testing.assert_frame_equal(getattr(chunked, name), getattr(whole, name), check_categorical=False)
+
+
+def test_a_date_nanoseconds_cannot_hold_reads_as_unknown(engine: Engine) -> None:
+    """A mistyped year (761, as an API client once sent) leaves that date unknown; the rest loads."""
+    _store(engine)
+    with engine.connect() as conn:
+        known = int(load_deal_data(conn).opportunities["created_date"].notna().sum())
+    with engine.begin() as conn:
+        deal = conn.execute(
+            sa.select(schema.opportunities.c.id).where(schema.opportunities.c.created_date.is_not(None))
+        ).scalar()
+        conn.execute(
+            schema.opportunities.update()
+            .where(schema.opportunities.c.id == deal)
+            .values(created_date=date(761, 1, 14), expected_close_date=date(9999, 12, 30))
+        )
+    with engine.connect() as conn:
+        data = load_deal_data(conn)
+    row = data.opportunities.set_index("id").loc[deal]
+    assert pd.isna(row["created_date"]) and pd.isna(row["expected_close_date"])
+    assert data.opportunities["created_date"].notna().sum() == known - 1

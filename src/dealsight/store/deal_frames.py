@@ -16,7 +16,8 @@ Decisions (it must read a million deals with ~8 history rows and ~8 activities e
 - **The floor is the driver**: about 1-1.5 microseconds per row to hand rows to Python (SQLite's cursor;
   PostgreSQL's COPY sends one message per row), ~90-120 s for a million deals (benchmarks/indicators.py).
 - **Dates** (created, expected close, closed) arrive as ``datetime64`` at midnight, times as naive UTC
-  ``datetime64``: what the indicators compute on, without a conversion per value.
+  ``datetime64``: what the indicators compute on, without a conversion per value. A date nanoseconds
+  cannot hold (before 1677 or after 2262: a mistyped year) reads as unknown rather than failing the run.
 - **Joins in SQL**: the account's ``segment`` and the owner's ``team_id`` come with the deal, the contact
   attributes with each attendee and each deal contact (the role in the deal, else the contact's own role).
 - **The question set** of a deal is the set of its owner's team, else of the nearest team above it, else
@@ -174,14 +175,30 @@ def _copied_chunks(
         yield pd.DataFrame(objects).reset_index(drop=True)
 
 
+FIRST_TIME = pd.Timestamp.min.ceil("D")
+LAST_TIME = pd.Timestamp.max.floor("D")
+
+
 def _times(values: pd.Series) -> pd.Series:
-    """Dates or times (driver objects or ISO text) as naive ``datetime64[ns]``."""
+    """Dates or times (driver objects or ISO text) as naive ``datetime64[ns]``; one outside what that can
+    hold (1677-09-22 to 2262-04-11: a mistyped year such as 761 or 20266) reads as unknown."""
     if values.empty:
         return pd.Series(values, dtype="datetime64[ns]")
     present = values.dropna()
     if len(present) and isinstance(present.iloc[0], str):  # ISO text (SQLite; PostgreSQL's COPY)
-        return pd.to_datetime(values, format="ISO8601").astype("datetime64[ns]")
-    return pd.to_datetime(values).astype("datetime64[ns]")
+        parsed = pd.to_datetime(values, format="ISO8601")
+    else:
+        try:
+            parsed = pd.to_datetime(values)
+        except (pd.errors.OutOfBoundsDatetime, OverflowError):  # a year nanoseconds cannot hold
+            parsed = pd.to_datetime(values.map(_as_text, na_action="ignore"), format="ISO8601")
+    held = parsed.where((parsed >= FIRST_TIME) & (parsed <= LAST_TIME))
+    return held.astype("datetime64[ns]")
+
+
+def _as_text(value: object) -> object:
+    """A driver's date or time as ISO text (a ``datetime`` of year 761 cannot become nanoseconds)."""
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def _integers(values: pd.Series) -> pd.Series:
