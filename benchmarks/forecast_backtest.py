@@ -29,20 +29,13 @@ import pandas as pd
 
 from dealsight.analytics.backtest import BacktestResult, backtest
 from dealsight.analytics.deal_data import DealData
+from dealsight.analytics.time_to_close import METHODS as ALL_METHODS
 from dealsight.store.database import connect, upgrade
 from dealsight.store.deal_frames import load_deal_data
 
 ROOT = Path(__file__).resolve().parents[1]
 MAVEN = ROOT.parent / "shared" / "data" / "maven_crm"
-METHODS = (
-    "stage_weighted",
-    "stage_weighted_ttc",
-    "rep_commit",
-    "competing_risks",
-    "competing_risks_seasonal",
-    "snapshot_gbm",
-    "model",
-)
+METHODS = tuple(ALL_METHODS)  # every method, ``model`` last
 
 
 def report(result: BacktestResult, since: pd.Timestamp | None = None) -> None:

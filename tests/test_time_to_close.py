@@ -66,15 +66,7 @@ def test_open_deals_are_those_the_replay_says_were_open(seed: int) -> None:
 def test_no_method_looks_past_the_as_of_date(seed: int, cut_day: int) -> None:
     world = World(300 + seed, deals=120)
     cut = START + pd.Timedelta(days=cut_day)
-    methods = (
-        "stage_weighted",
-        "stage_weighted_ttc",
-        "rep_commit",
-        "competing_risks",
-        "competing_risks_seasonal",
-        "snapshot_gbm",
-        "model",
-    )
+    methods = tuple(METHODS)  # every method, ``model`` last
     before = {m: horizon_forecast(world.data(), cut, method=m) for m in methods}
     lives = deal_lives(world.data())
     rows = np.flatnonzero(lives.open_at(as_of_grid(cut, cut, 7)[0].value))
