@@ -73,3 +73,9 @@ def test_grouped_lists_with_closers_join_two_groups_into_one_text() -> None:
     closers = np.tile(np.asarray(['],"b":[', ']}\n{"a":['], dtype=object), 2)
     texts = grouped_json_lists(items, np.array([0, 1, 3]), 4, opener='{"a":[', closers=closers)
     assert [json.loads(t) for t in texts] == [{"a": [1], "b": [2]}, {"a": [], "b": [3]}]
+
+
+def test_a_categorical_encodes_only_the_categories_it_uses() -> None:
+    values = pd.Series(pd.Categorical(["c", None, "c", "a"], categories=["a", "b", "c"]))
+    assert value_tokens(values, before="<", after=">").tolist() == ['<"c">', "<null>", '<"c">', '<"a">']
+    assert value_tokens(pd.Series(pd.Categorical([], categories=["a"]))).tolist() == []

@@ -61,8 +61,8 @@ def value_tokens(values: pd.Series, *, before: str = "", after: str = "") -> np.
     """Each value as ``before + JSON + after`` (an object array of ``len(values)``); each distinct value is
     encoded once. Floats are rounded to :data:`DECIMALS` places."""
     series = values.reset_index(drop=True)
-    if isinstance(series.dtype, pd.CategoricalDtype):  # already factorised
-        codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
+    if isinstance(series.dtype, pd.CategoricalDtype):  # already factorised: encode the categories used
+        codes, uniques = _used_categories(series)
     else:
         if pd.api.types.is_float_dtype(series.dtype):
             series = series.round(DECIMALS)
@@ -70,6 +70,18 @@ def value_tokens(values: pd.Series, *, before: str = "", after: str = "") -> np.
     encoded = [before + text + after for text in _encoded(uniques)]
     encoded.append(before + "null" + after)  # code -1: missing
     return np.asarray(encoded, dtype=object)[codes]
+
+
+def _used_categories(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """A categorical's codes renumbered to the categories that occur, and those categories (several
+    columns may share one large vocabulary, as a playbook's risk and action texts do)."""
+    codes = series.cat.codes.to_numpy().astype(np.int64)
+    categories = series.cat.categories
+    known = codes >= 0
+    used = np.flatnonzero(np.bincount(codes[known], minlength=len(categories)))
+    renumbered = np.full(len(categories), -1, dtype=np.int64)
+    renumbered[used] = np.arange(len(used))
+    return np.where(known, renumbered[codes], -1), categories[used]
 
 
 def joined_rows(tokens: np.ndarray) -> list[str]:
