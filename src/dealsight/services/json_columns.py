@@ -69,7 +69,8 @@ def value_tokens(values: pd.Series, *, before: str = "", after: str = "") -> np.
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
     encoded = [before + text + after for text in _encoded(uniques)]
     encoded.append(before + "null" + after)  # code -1: missing
-    return np.asarray(encoded, dtype=object)[codes]
+    tokens: np.ndarray = np.asarray(encoded, dtype=object)[np.asarray(codes)]
+    return tokens
 
 
 def _used_categories(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
