@@ -550,3 +550,135 @@ backtest_runs = sa.Table(
     sa.Column("result", sa.JSON, nullable=False),
     sa.Index("ix_backtest_runs_made_at", "made_at"),
 )
+
+# Customer value (issue 6): subscriptions and churn, the delivered value ledger, RIQ answers, and the weaker
+# signals (product usage, support tickets). Every row hangs off an account and carries its own day, so that
+# renewal risk can be replayed as of any past day (docs/customer-value.md). ``renewal_date`` is the end of
+# the current term (the rule is in dealsight.domain.customer_value); ``arr`` and ``mrr`` are both stored, the
+# one a file lacks derived from the other. Enums are stored as their text values.
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    _id(),
+    _external_id(),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("product", sa.String(200), nullable=True),
+    sa.Column("plan", sa.String(100), nullable=True),
+    sa.Column("seats", sa.Integer, nullable=True),
+    sa.Column("arr", Money, nullable=False),
+    sa.Column("mrr", Money, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False, server_default="USD"),
+    sa.Column("term_start", sa.Date, nullable=False),
+    sa.Column("term_end", sa.Date, nullable=True),
+    sa.Column("billing_frequency", sa.String(20), nullable=False, server_default="annual"),
+    sa.Column("auto_renew", sa.Boolean, nullable=True),
+    sa.Column("renewal_date", sa.Date, nullable=False),
+    sa.Column("is_trial", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("status", sa.String(20), nullable=False, server_default="active"),
+    sa.Column("plan_change", sa.String(20), nullable=True),
+    sa.Column("plan_changed_on", sa.Date, nullable=True),
+    *_timestamps(),
+    sa.CheckConstraint("arr >= 0 AND mrr >= 0", name="revenue_not_negative"),
+    sa.CheckConstraint("seats >= 0", name="seats_not_negative"),
+    sa.CheckConstraint("term_end >= term_start", name="term_order"),
+    sa.Index("ix_subscriptions_account_term", "account_id", "term_start"),
+    sa.Index("ix_subscriptions_renewal_date", "renewal_date"),
+)
+
+churn_events = sa.Table(
+    "churn_events",
+    metadata,
+    _id(),
+    _external_id(),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="SET NULL"), nullable=True
+    ),
+    sa.Column("churned_on", sa.Date, nullable=False),
+    sa.Column("reason", sa.String(30), nullable=False, server_default="unknown"),
+    sa.Column("feedback", sa.Text, nullable=True),
+    sa.Column("refund_amount", Money, nullable=True),
+    sa.Column("currency", sa.String(3), nullable=False, server_default="USD"),
+    sa.Column("was_reactivated", sa.Boolean, nullable=True),
+    *_timestamps(),
+    sa.CheckConstraint("refund_amount >= 0", name="refund_not_negative"),
+    sa.Index("ix_churn_events_account_day", "account_id", "churned_on"),
+)
+
+value_evidence = sa.Table(
+    "value_evidence",
+    metadata,
+    _id(),
+    _external_id(),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="SET NULL"), nullable=True
+    ),
+    sa.Column("metric", sa.String(200), nullable=False),
+    sa.Column("unit", sa.String(40), nullable=True),
+    sa.Column("baseline", sa.Float, nullable=True),
+    sa.Column("achieved", sa.Float, nullable=True),
+    sa.Column("monetary_value", Money, nullable=True),
+    sa.Column("currency", sa.String(3), nullable=False, server_default="USD"),
+    sa.Column(
+        "confirmed_by_id", sa.Integer, sa.ForeignKey("contacts.id", ondelete="SET NULL"), nullable=True
+    ),
+    sa.Column("confirmer_title", sa.String(200), nullable=True),
+    sa.Column("confirmer_level", sa.String(20), nullable=True),
+    sa.Column("confirmed_on", sa.Date, nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+    *_timestamps(),
+    sa.CheckConstraint("monetary_value >= 0", name="value_not_negative"),
+    sa.Index("ix_value_evidence_account_day", "account_id", "confirmed_on"),
+)
+
+riq_answers = sa.Table(
+    "riq_answers",
+    metadata,
+    _id(),
+    _external_id(),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("impact", sa.String(20), nullable=False),
+    sa.Column("recovery", sa.String(20), nullable=True),
+    sa.Column("answer", sa.Text, nullable=True),
+    sa.Column("answered_by_id", sa.Integer, sa.ForeignKey("contacts.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("answered_on", sa.Date, nullable=False),
+    sa.Column("asked_by_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    *_timestamps(),
+    sa.Index("ix_riq_answers_account_day", "account_id", "answered_on"),
+)
+
+feature_usage = sa.Table(
+    "feature_usage",
+    metadata,
+    _id(),
+    _external_id(),
+    sa.Column(
+        "subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("used_on", sa.Date, nullable=False),
+    sa.Column("feature", sa.String(200), nullable=False),
+    sa.Column("usage_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("duration_seconds", sa.Integer, nullable=True),
+    sa.Column("error_count", sa.Integer, nullable=True),
+    sa.Column("is_beta", sa.Boolean, nullable=True),
+    sa.Index("ix_feature_usage_account_day", "account_id", "used_on"),
+)
+
+support_tickets = sa.Table(
+    "support_tickets",
+    metadata,
+    _id(),
+    _external_id(),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("opened_at", sa.DateTime, nullable=False),
+    sa.Column("closed_at", sa.DateTime, nullable=True),
+    sa.Column("priority", sa.String(10), nullable=True),
+    sa.Column("first_response_minutes", sa.Integer, nullable=True),
+    sa.Column("resolution_hours", sa.Float, nullable=True),
+    sa.Column("satisfaction", sa.Integer, nullable=True),
+    sa.Column("escalated", sa.Boolean, nullable=True),
+    sa.CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction_range"),
+    sa.Index("ix_support_tickets_account_opened", "account_id", "opened_at"),
+)
