@@ -50,13 +50,6 @@ class SubscriptionStatus(StrEnum):
     CHURNED = "churned"
 
 
-class PlanChange(StrEnum):
-    """A change of plan or seats during a subscription's term."""
-
-    UPGRADE = "upgrade"
-    DOWNGRADE = "downgrade"
-
-
 class ChurnReason(StrEnum):
     """Why a customer left, in the words most churn surveys use."""
 
@@ -172,7 +165,6 @@ __all__ = [
     "BillingFrequency",
     "ChurnReason",
     "ContactLevel",
-    "PlanChange",
     "RecoveryEffort",
     "RiqImpact",
     "SubscriptionStatus",

@@ -555,7 +555,8 @@ backtest_runs = sa.Table(
 # signals (product usage, support tickets). Every row hangs off an account and carries its own day, so that
 # renewal risk can be replayed as of any past day (docs/customer-value.md). ``renewal_date`` is the end of
 # the current term (the rule is in dealsight.domain.customer_value); ``arr`` and ``mrr`` are both stored, the
-# one a file lacks derived from the other. Enums are stored as their text values.
+# one a file lacks derived from the other; ``upgraded`` / ``downgraded`` say the plan or seats changed during
+# the term (on ``plan_changed_on`` when known). Enums are stored as their text values.
 subscriptions = sa.Table(
     "subscriptions",
     metadata,
@@ -575,7 +576,8 @@ subscriptions = sa.Table(
     sa.Column("renewal_date", sa.Date, nullable=False),
     sa.Column("is_trial", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("status", sa.String(20), nullable=False, server_default="active"),
-    sa.Column("plan_change", sa.String(20), nullable=True),
+    sa.Column("upgraded", sa.Boolean, nullable=True),
+    sa.Column("downgraded", sa.Boolean, nullable=True),
     sa.Column("plan_changed_on", sa.Date, nullable=True),
     *_timestamps(),
     sa.CheckConstraint("arr >= 0 AND mrr >= 0", name="revenue_not_negative"),

@@ -1,7 +1,7 @@
 """customer value: subscriptions, churn events, value evidence, RIQ answers, feature usage, support tickets
 
 ``subscriptions`` holds each account's contracts (plan, seats, ARR and MRR, term, billing frequency,
-auto-renew, renewal date, trial, plan change, status); ``churn_events`` each churn with its day, reason and
+auto-renew, renewal date, trial, upgrades and downgrades, status); ``churn_events`` each churn with its day, reason and
 feedback; ``value_evidence`` the delivered value ledger (outcomes the customer confirmed, by whom, when);
 ``riq_answers`` the answers to the really important question (impact, recovery, who, when);
 ``feature_usage`` and ``support_tickets`` the weaker renewal signals. Every row hangs off an account and
@@ -79,7 +79,8 @@ def upgrade() -> None:
         sa.Column("renewal_date", sa.Date, nullable=False),
         sa.Column("is_trial", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("status", sa.String(20), nullable=False, server_default="active"),
-        sa.Column("plan_change", sa.String(20), nullable=True),
+        sa.Column("upgraded", sa.Boolean, nullable=True),
+        sa.Column("downgraded", sa.Boolean, nullable=True),
         sa.Column("plan_changed_on", sa.Date, nullable=True),
         *_timestamps(),
         _unique_external_id("subscriptions"),
