@@ -291,8 +291,8 @@ def test_mapping_errors_name_the_problem(engine: Engine, tmp_path: Path) -> None
     mapping.write_text("entity: opportunities\ncolumns: {external_id: Opportunity ID, stag: Stage}\n")
     with pytest.raises(MappingError, match=r"columns.stag is not a field of opportunities"):
         import_file(engine, "opportunities", path, mapping=mapping)
-    with pytest.raises(MappingError, match="no preset named 'salesforce'"):
-        import_file(engine, "opportunities", path, preset="salesforce")
+    with pytest.raises(MappingError, match="no preset named 'salesfarce'"):
+        import_file(engine, "opportunities", path, preset="salesfarce")
     with pytest.raises(
         MappingError, match=r"nothing gives the opportunities field 'external_id'; give --preset"
     ):

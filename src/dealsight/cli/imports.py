@@ -11,6 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from rich.table import Table
 
 from dealsight.cli.console import DatabaseOption, err, open_store, out
+from dealsight.ingest.entities import ENTITIES
 from dealsight.ingest.mapping import load_preset, preset_names
 from dealsight.services.imports import ImportResult, import_bundle, import_file
 
@@ -81,11 +82,11 @@ def _entity_command(entity: str) -> None:
             )
         _show(result)
 
-    command.__doc__ = f"Import {entity} from a CSV or XLSX file."
-    app.command(entity)(command)
+    command.__doc__ = f"Import {entity.replace('_', ' ')} from a CSV or XLSX file."
+    app.command(entity.replace("_", "-"))(command)
 
 
-for _entity in ("accounts", "contacts", "users", "products", "opportunities", "activities", "history"):
+for _entity in ENTITIES:  # accounts, ..., history; subscriptions, churn-events, ... (docs/customer-value.md)
     _entity_command(_entity)
 
 

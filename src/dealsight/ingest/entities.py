@@ -15,6 +15,15 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 
+from dealsight.domain.customer_value import (
+    BillingFrequency,
+    ChurnReason,
+    ContactLevel,
+    RecoveryEffort,
+    RiqImpact,
+    SubscriptionStatus,
+    TicketPriority,
+)
 from dealsight.domain.enums import (
     ActivityType,
     BuyerPhase,
@@ -122,6 +131,68 @@ ENTITIES: dict[str, EntitySpec] = {
         },
         ("opportunity", "changed_at"),
     ),
+    # customer value (docs/customer-value.md; written by dealsight.ingest.customer_value)
+    "subscriptions": EntitySpec(
+        "subscriptions",
+        schema.subscriptions,
+        {
+            "external_id": "text", "account": "ref", "product": "text", "plan": "text", "seats": "int",
+            "arr": "decimal", "mrr": "decimal", "currency": "text", "term_start": "date", "term_end": "date",
+            "billing_frequency": BillingFrequency, "auto_renew": "bool", "renewal_date": "date",
+            "is_trial": "bool", "status": SubscriptionStatus, "churned": "bool", "upgraded": "bool",
+            "downgraded": "bool", "plan_changed_on": "date",
+        },
+        ("external_id", "account", "term_start"),
+    ),
+    "churn_events": EntitySpec(
+        "churn_events",
+        schema.churn_events,
+        {
+            "external_id": "text", "account": "ref", "subscription": "ref", "churned_on": "date",
+            "reason": ChurnReason, "feedback": "text", "refund_amount": "decimal", "currency": "text",
+            "was_reactivated": "bool",
+        },
+        ("account", "churned_on"),
+    ),
+    "value_evidence": EntitySpec(
+        "value_evidence",
+        schema.value_evidence,
+        {
+            "external_id": "text", "account": "ref", "subscription": "ref", "metric": "text", "unit": "text",
+            "baseline": "decimal", "achieved": "decimal", "monetary_value": "decimal", "currency": "text",
+            "confirmed_by": "ref", "confirmer_title": "text", "confirmer_level": ContactLevel,
+            "confirmed_on": "date", "note": "text",
+        },
+        ("account", "metric", "confirmed_on"),
+    ),
+    "riq_answers": EntitySpec(
+        "riq_answers",
+        schema.riq_answers,
+        {
+            "external_id": "text", "account": "ref", "impact": RiqImpact, "recovery": RecoveryEffort,
+            "answer": "text", "answered_by": "ref", "answered_on": "date", "asked_by": "ref",
+        },
+        ("account", "impact", "answered_on"),
+    ),
+    "feature_usage": EntitySpec(
+        "feature_usage",
+        schema.feature_usage,
+        {
+            "external_id": "text", "subscription": "ref", "used_on": "date", "feature": "text",
+            "usage_count": "int", "duration_seconds": "int", "error_count": "int", "is_beta": "bool",
+        },
+        ("external_id", "subscription", "used_on", "feature"),
+    ),
+    "support_tickets": EntitySpec(
+        "support_tickets",
+        schema.support_tickets,
+        {
+            "external_id": "text", "account": "ref", "opened_at": "datetime", "closed_at": "datetime",
+            "priority": TicketPriority, "first_response_minutes": "int", "resolution_hours": "decimal",
+            "satisfaction": "int", "escalated": "bool",
+        },
+        ("external_id", "account", "opened_at"),
+    ),
 }  # fmt: skip
 
 ENUM_ALIASES: dict[type[StrEnum], dict[str, StrEnum]] = {
@@ -144,4 +215,24 @@ ENUM_ALIASES: dict[type[StrEnum], dict[str, StrEnum]] = {
     DealRole: {"economic decision maker": DealRole.ECONOMIC_BUYER, "business user": DealRole.USER,
                "evaluator": DealRole.INFLUENCER, "technical evaluator": DealRole.TECHNICAL_BUYER,
                "executive sponsor": DealRole.DECISION_MAKER, "decision maker": DealRole.DECISION_MAKER},
+    BillingFrequency: {"month": BillingFrequency.MONTHLY, "quarter": BillingFrequency.QUARTERLY,
+                       "semi-annual": BillingFrequency.SEMIANNUAL, "half-yearly": BillingFrequency.SEMIANNUAL,
+                       "year": BillingFrequency.ANNUAL, "yearly": BillingFrequency.ANNUAL,
+                       "annually": BillingFrequency.ANNUAL},
+    SubscriptionStatus: {"ended": SubscriptionStatus.CHURNED, "cancelled": SubscriptionStatus.CHURNED,
+                         "canceled": SubscriptionStatus.CHURNED, "live": SubscriptionStatus.ACTIVE},
+    ChurnReason: {"price": ChurnReason.PRICING, "too expensive": ChurnReason.PRICING,
+                  "cost": ChurnReason.BUDGET, "missing features": ChurnReason.FEATURES,
+                  "product": ChurnReason.FEATURES, "service": ChurnReason.SUPPORT,
+                  "switched to competitor": ChurnReason.COMPETITOR, "no value": ChurnReason.NO_VALUE,
+                  "value": ChurnReason.NO_VALUE, "acquired": ChurnReason.BUSINESS_CHANGE,
+                  "out of business": ChurnReason.BUSINESS_CHANGE},
+    RiqImpact: {"no impact": RiqImpact.NONE, "low": RiqImpact.MINOR, "medium": RiqImpact.MAJOR,
+                "high": RiqImpact.MAJOR, "severe": RiqImpact.CRITICAL},
+    RecoveryEffort: {"day": RecoveryEffort.DAYS, "week": RecoveryEffort.WEEKS, "month": RecoveryEffort.MONTHS,
+                     "never": RecoveryEffort.CANNOT, "could not": RecoveryEffort.CANNOT,
+                     "cannot recover": RecoveryEffort.CANNOT},
+    ContactLevel: {"exec": ContactLevel.EXECUTIVE, "c-level": ContactLevel.EXECUTIVE,
+                   "vp": ContactLevel.EXECUTIVE, "director": ContactLevel.MANAGER,
+                   "individual contributor": ContactLevel.STAFF, "user": ContactLevel.STAFF},
 }  # fmt: skip

@@ -32,6 +32,7 @@ from dealsight.domain.clock import utc_now
 from dealsight.domain.enums import HistoryField, Outcome, Stance, UserRole
 from dealsight.domain.names import domain_of, name_key
 from dealsight.errors import RowError, RowProblem
+from dealsight.ingest.customer_value import CustomerValueWriters
 from dealsight.ingest.entities import ENTITIES
 from dealsight.ingest.mapping import FileMapping
 from dealsight.ingest.readers import Table
@@ -88,8 +89,9 @@ class EntityReport:
 Batch = list[tuple[int, dict[str, Any]]]
 
 
-class FileImporter:
-    """Imports one file of one entity on ``conn``; call :meth:`run`."""
+class FileImporter(CustomerValueWriters):
+    """Imports one file of one entity on ``conn``; call :meth:`run`. (The writers of subscriptions and the
+    other customer-value entities are in :mod:`dealsight.ingest.customer_value`.)"""
 
     def __init__(
         self,

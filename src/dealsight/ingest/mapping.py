@@ -22,7 +22,9 @@ A bundle imports several files in order, in one transaction::
       - {file: accounts.csv, entity: accounts, columns: {...}}
       - {file: sales_pipeline.csv, entity: opportunities, columns: {...}}
 
-Presets are mappings shipped in ``ingest/presets/`` and named by file stem (``salesforce_opportunities``).
+Presets are mappings shipped in ``ingest/presets/`` and named by file stem (``salesforce_opportunities``);
+a family of presets for one source shares a prefix (``ravenstack_accounts``, ``ravenstack_subscriptions``),
+and the prefix alone names the family's preset of the entity being imported.
 """
 
 from __future__ import annotations
@@ -38,7 +40,10 @@ from dealsight.errors import MappingError
 from dealsight.ingest.entities import ENTITIES
 
 PRESETS = Path(__file__).parent / "presets"
-EntityName = Literal["accounts", "contacts", "users", "products", "opportunities", "activities", "history"]
+EntityName = Literal[
+    "accounts", "contacts", "users", "products", "opportunities", "activities", "history",
+    "subscriptions", "churn_events", "value_evidence", "riq_answers", "feature_usage", "support_tickets",
+]  # fmt: skip
 
 
 class StageSpec(BaseModel):
@@ -142,7 +147,11 @@ def preset_names() -> list[str]:
 
 
 def load_preset(name: str, entity: str | None = None) -> FileMapping:
+    """The preset ``name``; for an entity, ``NAME_ENTITY`` too (``--preset ravenstack`` for subscriptions
+    is ``ravenstack_subscriptions``)."""
     path = PRESETS / f"{name}.yaml"
+    if not path.exists() and entity is not None:
+        path = PRESETS / f"{name}_{entity}.yaml"
     if not path.exists():
         raise MappingError(f"no preset named {name!r}; presets are {', '.join(preset_names())}")
     mapping = load_mapping(path)

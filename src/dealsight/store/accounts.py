@@ -20,6 +20,7 @@ from dealsight.domain.entities import AccountMerge
 from dealsight.domain.names import name_key
 from dealsight.store import schema
 from dealsight.store.bulk import chunks
+from dealsight.store.customer_value import CUSTOMER_VALUE_TABLES
 
 FILLABLE = ("domain", "industry", "segment", "country", "employees", "annual_revenue", "owner_id")
 """Fields of the kept account filled from the merged one when empty."""
@@ -171,6 +172,8 @@ def merge_into(
     moved_opportunities = move(schema.opportunities, "account_id")
     moved_contacts = move(schema.contacts, "account_id")
     move(schema.activities, "account_id")
+    for table in CUSTOMER_VALUE_TABLES:  # subscriptions, value evidence, RIQ answers, ...
+        move(table, "account_id")
     conn.execute(
         _accounts.update()
         .where(_accounts.c.parent_id == merged.id, _accounts.c.id != kept.id)

@@ -1,9 +1,10 @@
 """customer value: subscriptions, churn events, value evidence, RIQ answers, feature usage, support tickets
 
 ``subscriptions`` holds each account's contracts (plan, seats, ARR and MRR, term, billing frequency,
-auto-renew, renewal date, trial, upgrades and downgrades, status); ``churn_events`` each churn with its day, reason and
-feedback; ``value_evidence`` the delivered value ledger (outcomes the customer confirmed, by whom, when);
-``riq_answers`` the answers to the really important question (impact, recovery, who, when);
+auto-renew, renewal date, trial, upgrades and downgrades, status); ``churn_events`` each churn with its
+day, reason and feedback; ``value_evidence`` the delivered value ledger (outcomes the customer confirmed,
+by whom, when); ``riq_answers`` the answers to the really important question (impact, recovery, who,
+when);
 ``feature_usage`` and ``support_tickets`` the weaker renewal signals. Every row hangs off an account and
 carries a day. See src/dealsight/store/schema.py and docs/customer-value.md.
 
