@@ -8,8 +8,8 @@ Run from the repository root::
 What it does, per back end:
 
 1. Prepares (once, cached in ``--out`` for SQLite) the demo organisation at scale 20: 100,000
-   opportunities, ~800k history rows, ~770k activities. PostgreSQL: a throwaway cluster from
-   ``tests/pgcluster.py`` and the same demo written into it.
+   opportunities, ~800k history rows, ~770k activities, its open deals scored as ``dealsight demo`` does.
+   PostgreSQL: a throwaway cluster from ``tests/pgcluster.py`` and the same demo written into it.
 2. Starts ``dealsight serve`` as users run it (its default worker processes, or ``--workers N``) on a free
    loopback port and waits for ``/health``.
 3. Signs in as the demo's manager (an API token and a web session made through the product's services),
@@ -92,9 +92,10 @@ def percentile(values: list[float], share: float) -> float:
 def prepare_sqlite(out: Path) -> str:
     """The cached demo database (made once; a copy is served so runs never change the cache)."""
     from dealsight.services.demo import create_demo
+    from dealsight.services.scoring import score_open_deals
 
     out.mkdir(parents=True, exist_ok=True)
-    cached = out / f"web_load_demo_{SCALE:g}.db"
+    cached = out / f"web_load_demo_{SCALE:g}_scored.db"
     if not cached.exists():
         partial = cached.with_suffix(".partial")
         partial.unlink(missing_ok=True)
@@ -104,6 +105,7 @@ def prepare_sqlite(out: Path) -> str:
             f"writing the demo organisation at scale {SCALE:g} into {cached} (once, ~2 minutes)", flush=True
         )
         create_demo(engine, seed=SEED, scale=SCALE)
+        score_open_deals(engine, retrain=True)  # as `dealsight demo` does: the lists show each deal's insight
         engine.dispose()
         partial.rename(cached)
     served = Path(tempfile.mkdtemp(prefix="dealsight-load-")) / "served.db"
@@ -119,6 +121,7 @@ def prepare_postgresql() -> Iterator[str]:
     from tests.pgcluster import start_cluster
 
     from dealsight.services.demo import create_demo
+    from dealsight.services.scoring import score_open_deals
 
     cluster = start_cluster()
     try:
@@ -131,6 +134,7 @@ def prepare_postgresql() -> Iterator[str]:
         upgrade(engine)
         print(f"writing the demo organisation at scale {SCALE:g} into PostgreSQL (~3 minutes)", flush=True)
         create_demo(engine, seed=SEED, scale=SCALE)
+        score_open_deals(engine, retrain=True)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text("VACUUM ANALYZE"))
         engine.dispose()

@@ -30,6 +30,7 @@ from dealsight.domain.enums import Outcome, UserRole
 from dealsight.domain.names import name_key
 from dealsight.errors import ConfigurationError, ConflictError
 from dealsight.services.auth import hash_password
+from dealsight.store.bulk import analyze
 from dealsight.store.database import transaction
 from dealsight.store.schema import users
 
@@ -138,6 +139,7 @@ def create_demo(
             clear_data(conn)
         write_organisation(conn, org, progress)
         logins = _add_demo_logins(conn, org, password_hash)
+        analyze(conn)
     summary = summarise(org)
     return dataclasses.replace(summary, users=summary.users + len(_NEW_LOGIN_USERS), logins=logins)
 

@@ -390,28 +390,31 @@ def _summaries_of(dialect: str) -> sa.Select[Any]:
     return select
 
 
+def page_ids(dialect: str, query: OpportunityQuery, where: list[sa.ColumnElement[bool]]) -> sa.Select[Any]:
+    """The ids of one page of the deals matching ``where`` (:func:`_filters`), in ``query``'s order."""
+    ordering = order_by(query.sort, summary_sort_keys(stage_since(dialect)), DEFAULT_SORT, _o.c.id)
+    return (
+        sa.select(_o.c.id)
+        .select_from(_narrow_from(query))
+        .where(*where)
+        .order_by(*ordering)
+        .limit(query.limit)
+        .offset(query.offset)
+    )
+
+
 def opportunity_page(
     conn: Connection, scope: Scope, query: OpportunityQuery, today: date
 ) -> Page[OpportunitySummary]:
     """:func:`list_opportunities` on an open connection (``query`` already normalised)."""
     dialect = conn.dialect.name
-    since = stage_since(dialect)
-    ordering = order_by(query.sort, summary_sort_keys(since), DEFAULT_SORT, _o.c.id)
     where = _filters(conn, scope, query)
-    ids = (
-        conn.execute(
-            sa.select(_o.c.id)
-            .select_from(_narrow_from(query))
-            .where(*where)
-            .order_by(*ordering)
-            .limit(query.limit)
-            .offset(query.offset)
-        )
-        .scalars()
-        .all()
-    )
-    counted = _o.outerjoin(_a, _a.c.id == _o.c.account_id) if query.q else _o
-    total = conn.execute(sa.select(sa.func.count()).select_from(counted).where(*where)).scalar_one()
+    ids = conn.execute(page_ids(dialect, query, where)).scalars().all()
+    if ids and len(ids) < query.limit:  # the last page: the count is known without counting
+        total = query.offset + len(ids)
+    else:
+        counted = _o.outerjoin(_a, _a.c.id == _o.c.account_id) if query.q else _o
+        total = conn.execute(sa.select(sa.func.count()).select_from(counted).where(*where)).scalar_one()
     if not ids:
         return Page((), int(total), query.limit, query.offset)
     rows = {row[0]: row for row in conn.execute(_summaries_of(dialect), {"ids": ids}).all()}
@@ -425,8 +428,8 @@ def list_opportunities(
     """One page of the deals the scope may see that match ``query`` (default: open deals, newest first).
 
     Three statements: the page's ids (reading only what filters and sorting need, through the indexes), the
-    count of all matches, and the summaries of those ids (accounts, owners, teams and the stage history
-    joined for them only, by a statement built once).
+    count of all matches (known without counting on the last page), and the summaries of those ids
+    (accounts, owners, teams and the stage history joined for them only, by a statement built once).
     """
     query = normalise_query(query or OpportunityQuery())
     with engine.connect() as conn:

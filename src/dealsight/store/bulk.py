@@ -54,14 +54,35 @@ def one_of(conn: sa.Connection, column: sa.Column[Any], values: Iterable[Any]) -
     return column.in_(list(values))
 
 
-def analyze(conn: sa.Connection, table: sa.Table) -> None:
-    """Refresh PostgreSQL's statistics of ``table`` after a large import into it.
+SQLITE_ANALYSIS_LIMIT = 1000
+"""Rows SQLite's ``ANALYZE`` reads per index (``PRAGMA analysis_limit``): statistics good enough for the
+planner's choices at a bounded cost (a whole 100,000-deal database in well under a second)."""
 
-    Without them the planner keeps the row count of before the import and scans a table of a million rows
-    for every batch lookup instead of using its index. SQLite's planner does not need this.
+
+def analyze(conn: sa.Connection, table: sa.Table | None = None) -> None:
+    """Refresh the planner's statistics of ``table`` (every table when ``None``) after a large write.
+
+    Without them PostgreSQL's planner keeps the row count of before an import and scans a table of a million
+    rows for every batch lookup instead of using its index; SQLite's, which has none until the first
+    ``ANALYZE``, reads a team's first page of the pipeline through the owner-and-stage index and sorts every
+    open deal of the team (0.44 ms at 100,000 deals) where walking the ids newest first finds the page in
+    0.05 ms.
     """
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.format_table(table)}")
+    target = "" if table is None else " " + conn.dialect.identifier_preparer.format_table(table)
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
+    conn.exec_driver_sql("ANALYZE" + target)
+
+
+def has_statistics(conn: sa.Connection) -> bool:
+    """Whether the planner has statistics (SQLite keeps none until the first ``ANALYZE``; PostgreSQL's
+    autovacuum gathers them by itself, so it counts as having them)."""
+    if conn.dialect.name != "sqlite":
+        return True
+    found = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
+    if found is None:
+        return False
+    return conn.exec_driver_sql("SELECT 1 FROM sqlite_stat1 LIMIT 1").first() is not None
 
 
 def _key_of(row: Any, key: Sequence[str]) -> Any:

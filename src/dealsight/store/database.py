@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from dealsight.config import get_settings, normalise_database_url
 from dealsight.errors import ConfigurationError, SchemaOutOfDateError, StorageError
+from dealsight.store.bulk import analyze, has_statistics
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -97,12 +98,15 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` on the database behind ``engine``."""
+    """Apply migrations up to ``revision`` on the database behind ``engine``, and gather the planner's
+    statistics when the database has none yet (:func:`dealsight.store.bulk.analyze`)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
+            if not has_statistics(connection):  # a database made before dealsight gathered them
+                analyze(connection)
     except sa.exc.OperationalError as exc:
         raise StorageError(f"cannot reach the database at {engine.url!r}: {exc.orig}") from exc
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dealsight.errors import StorageError
-from dealsight.store.bulk import chunks, insert_many
+from dealsight.store.bulk import analyze, chunks, insert_many
 from dealsight.store.schema import deal_insights, deal_score_history, risk_actions, win_models
 
 MODEL_SUMMARY_COLUMNS = tuple(c.name for c in win_models.c if c.name != "artifact")
@@ -111,6 +111,7 @@ def replace_insights(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     conn.execute(deal_insights.delete())
     try:
         insert_many(conn, deal_insights, list(rows))
+        analyze(conn, deal_insights)  # the pipeline lists join and sort by them
     except (sa.exc.IntegrityError, psycopg.errors.IntegrityError) as error:
         raise StorageError(
             "the scored deals changed while scoring (a deal no longer exists); score again"
