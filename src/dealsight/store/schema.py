@@ -684,3 +684,72 @@ support_tickets = sa.Table(
     sa.CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction_range"),
     sa.Index("ix_support_tickets_account_opened", "account_id", "opened_at"),
 )
+
+# Needs surveys (issue 6 part 5): a survey asks each respondent to allocate 100 points across its needs and
+# to rate each vendor (us and the named competitors) 0-10 on each need. ``needs`` and ``vendors`` are the
+# survey's names in order; ``us`` is one of the vendors. A respondent is a customer (linked to a contact or
+# an account when known; segment and industry as of the survey) or an internal person of a function; they
+# are unique per survey by ``respondent_key`` (the name, case-folded). Points and ratings are one row per
+# need and per (vendor, need); a rating left out means "not rated". See docs/needs.md.
+surveys = sa.Table(
+    "surveys",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("conducted_on", sa.Date, nullable=False),
+    sa.Column("needs", sa.JSON, nullable=False),
+    sa.Column("vendors", sa.JSON, nullable=False),
+    sa.Column("us", sa.String(60), nullable=False),
+    *_timestamps(),
+)
+
+survey_respondents = sa.Table(
+    "survey_respondents",
+    metadata,
+    _id(),
+    sa.Column("survey_id", sa.Integer, sa.ForeignKey("surveys.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("respondent", sa.String(200), nullable=False),
+    sa.Column("respondent_key", sa.String(200), nullable=False),
+    sa.Column("respondent_type", sa.String(10), nullable=False),
+    sa.Column("function", sa.String(20), nullable=True),
+    sa.Column("contact_id", sa.Integer, sa.ForeignKey("contacts.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("segment", sa.String(40), nullable=True),
+    sa.Column("industry", sa.String(120), nullable=True),
+    *_timestamps(),
+    sa.UniqueConstraint("survey_id", "respondent_key"),
+    sa.CheckConstraint(
+        "(respondent_type = 'customer' AND function IS NULL) OR "
+        "(respondent_type = 'internal' AND function IS NOT NULL)",
+        name="respondent_type",
+    ),
+)
+
+survey_points = sa.Table(
+    "survey_points",
+    metadata,
+    sa.Column(
+        "respondent_id",
+        sa.Integer,
+        sa.ForeignKey("survey_respondents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("need", sa.String(60), primary_key=True),
+    sa.Column("points", sa.Float, nullable=False),
+    sa.CheckConstraint("points >= 0 AND points <= 100", name="points_range"),
+)
+
+survey_ratings = sa.Table(
+    "survey_ratings",
+    metadata,
+    sa.Column(
+        "respondent_id",
+        sa.Integer,
+        sa.ForeignKey("survey_respondents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("vendor", sa.String(60), primary_key=True),
+    sa.Column("need", sa.String(60), primary_key=True),
+    sa.Column("rating", sa.Float, nullable=False),
+    sa.CheckConstraint("rating >= 0 AND rating <= 10", name="rating_range"),
+)
