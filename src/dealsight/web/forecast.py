@@ -32,6 +32,8 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 METHOD_LABELS = {
     "model": "dealsight's model",
     "competing_risks": "Competing risks on deal age",
+    "competing_risks_seasonal": "Competing risks with the quarter's season",
+    "snapshot_gbm": "Snapshot model (gradient boosting)",
     "stage_weighted_ttc": "Stage-weighted with time to close",
     "stage_weighted": "Stage-weighted pipeline",
     "rep_commit": "Rep commit",

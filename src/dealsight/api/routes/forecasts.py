@@ -40,7 +40,17 @@ router = new_router("forecast")
 FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(9999, 12, 30)
 ForecastDay = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
-Method = Literal["model", "competing_risks", "stage_weighted_ttc", "stage_weighted", "rep_commit"]
+Method = Literal[
+    "model",
+    "competing_risks",
+    "competing_risks_seasonal",
+    "snapshot_gbm",
+    "stage_weighted_ttc",
+    "stage_weighted",
+    "rep_commit",
+]
+"""Every method of :data:`dealsight.analytics.time_to_close.METHODS` (tests/test_api_forecasts.py keeps
+them the same)."""
 
 
 def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
