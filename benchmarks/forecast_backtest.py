@@ -9,7 +9,10 @@ own they all stay open, which leaves nothing to learn and makes every range an e
 150,000 certain losses). Baseline in the same run: competing risks alone.
 
 Prints every method's MAPE / bias / MdAPE / P10-P90 coverage (percent) for count and amount, over all dates
-and (maven) from August on, and the load average (another engineer may be running tests).
+and (maven) from August on, the coverage as dates inside / dates with its Wilson 95% interval, how many
+non-overlapping horizons the dates span (consecutive weekly 28-day windows share three quarters of their
+days, so the dates are far from independent), the median dispersion and the dates calibrated on fewer than
+four ended forecasts; and the load average (another engineer may be running tests).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from statistics import median
 import numpy as np
 import pandas as pd
 
-from dealsight.analytics.backtest import BacktestResult, backtest
+from dealsight.analytics.backtest import MIN_CALIBRATION_DATES, BacktestResult, backtest
 from dealsight.analytics.deal_data import DealData
 from dealsight.analytics.time_to_close import METHODS as ALL_METHODS
 from dealsight.store.database import connect, upgrade
@@ -38,17 +41,40 @@ MAVEN = ROOT.parent / "shared" / "data" / "maven_crm"
 METHODS = tuple(ALL_METHODS)  # every method, ``model`` last
 
 
+def wilson(inside: int, dates: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson score 95% interval of a share (percent)."""
+    share = inside / dates
+    centre = (share + z * z / (2 * dates)) / (1 + z * z / dates)
+    half = z * np.sqrt(share * (1 - share) / dates + z * z / (4 * dates**2)) / (1 + z * z / dates)
+    return 100 * (centre - half), 100 * (centre + half)
+
+
 def report(result: BacktestResult, since: pd.Timestamp | None = None) -> None:
-    print(f"  dates from {since:%Y-%m-%d}" if since is not None else "  all dates")
+    rows = result.rows if since is None else result.rows[result.rows["as_of"] >= since]
+    span = (rows["as_of"].max() - rows["as_of"].min()).days + result.horizon_days
+    print(
+        f"  {'dates from ' + format(since, '%Y-%m-%d') if since is not None else 'all dates'}: "
+        f"{rows['as_of'].nunique()} dates spanning {span} days, "
+        f"{span / result.horizon_days:.1f} non-overlapping {result.horizon_days}-day horizons"
+    )
     for method, measures in result.results(since).items():
         for measure, m in measures.items():
             cells = "  ".join(
                 f"{k} {m[k]:7.1f}" if isinstance(m[k], float) else f"{k} {m[k]}"
                 for k in ("mape", "bias", "mdape", "coverage_p10_p90")
             )
-            print(f"    {method:20s} {measure:7s} {cells}")
+            part = rows[(rows["method"] == method) & (rows["measure"] == measure)]
+            inside = int(((part["actual"] >= part["p10"]) & (part["actual"] <= part["p90"])).sum())
+            low, high = wilson(inside, len(part))
+            thin = int(((part["calibration_dates"] < MIN_CALIBRATION_DATES) & (part["dispersion"] > 0)).sum())
+            print(
+                f"    {method:24s} {measure:7s} {cells}  ({inside}/{len(part)}, Wilson {low:.0f}-{high:.0f}; "
+                f"median dispersion {part['dispersion'].median():.2f}; {thin} thin)"
+            )
     for method, why in result.skipped.items():
-        print(f"    {method:20s} skipped: {why}")
+        print(f"    {method:24s} skipped: {why}")
+    for note in result.notes:
+        print(f"    note: {note}")
 
 
 def maven() -> None:

@@ -8,7 +8,7 @@ forecast the deals open at that date that will be won within the horizon, compar
                           "amount": {...}}},
      "skipped": {method: why}, "notes": [...],
      "rows": [{"as_of", "method", "measure", "p10", "p50", "p90", "expected", "forecast", "actual",
-               "dispersion"}, ...]}
+               "dispersion", "calibration_dates", "open_deals"}, ...]}
 
 Metric definitions (all in percent, over the as-of dates whose actual figure is positive for the
 percentage errors; ``forecast`` is the method's expected value, the sum of its probabilities, times the
@@ -20,16 +20,33 @@ amounts for the amount):
 
 **Honest ranges** (decision). Ranges come from the range engine
 (:func:`dealsight.analytics.forecast_simulation.period_ranges`) with a ``dispersion``: the sd of one shock
-on the log-odds shared by every deal of a draw. It is calibrated per method and per measure from past
-errors only: for every earlier as-of date whose horizon had ended by the current date, the shock ``z*``
-that would have made that forecast's expected value equal what happened (solved by bisection,
-``sum expit(logit p_i + z*) = actual``); the dispersion that would have put 80% of them inside P10-P90 is
-``quantile(|z*|, 0.8) / 1.2816``. With few past dates it is shrunk toward a prior of
-:data:`PRIOR_DISPERSION` (worth :data:`PRIOR_DATES` dates); only the latest :data:`CALIBRATION_DATES` ended
-forecasts count: ``d**2 = (n d_past**2 + k prior**2) / (n + k)``. Warm-up dates before ``start`` (up to
-:data:`WARMUP_DATES`, every ``every_days``) give the first dates a past; they are not scored.
-A method whose probabilities are all 0 or 1 (rep commit) gets no shock (its range is its coin flips);
-deals certain either way are added outside the range engine.
+on the log-odds shared by every deal of a draw; given the shock the deals are independent coin flips, so
+the range already holds the flips' own spread and the shock must only add what they do not explain. The
+dispersion is calibrated per method and per measure from past errors only, as a split-conformal
+quantile:
+
+- every earlier forecast whose horizon had ended by the current date gives the shock ``z*`` that would
+  have made its expected value equal what happened (:func:`common_shock`, bisection on
+  ``sum w expit(logit p + z*) = actual``) and ``s``, the sd of its coin flips in shock units at ``z*``
+  (:func:`shock_noise`: ``sqrt(sum w**2 q(1-q)) / sum w q(1-q)``); a forecast with no uncertain deal of
+  positive weight says nothing about the shock and is left out;
+- of the latest :data:`CALIBRATION_DATES` of them, the dispersion ``d`` is the smallest for which the
+  conformal 80% quantile (rank ``0.8 (n + 1)``, numpy's ``weibull`` method) of the scores
+  ``|z*| / sqrt(d**2 + s**2)`` is :data:`COVERAGE_Z` (1.2816, the normal's 90th percentile), i.e. the
+  past outcomes would have fallen inside their own P10-P90 80% of the time, the coin flips counted once.
+  The conformal rank makes the expected coverage of the next forecast 80% for exchangeable errors (the
+  plain ``quantile(..., 0.8)`` of 13 scores covers ~76%). It is 0 when the coin flips alone explain the
+  errors.
+- With fewer than :data:`MIN_CALIBRATION_DATES` ended forecasts (the conformal rank would exceed ``n``)
+  the largest score is used instead and the dispersion is at least :data:`FALLBACK_DISPERSION`; with none
+  it is the fallback. ``calibration_dates`` in each row says how many ended forecasts were used and the
+  notes count the dates that had too few.
+
+No constant is set from a backtest's outcomes: there is no prior to shrink toward, and the fallback binds
+only while fewer than four forecasts have ended. Warm-up dates before ``start`` (up to
+:data:`WARMUP_DATES`, every ``every_days``) give the first dates a past; they are not scored. A method
+whose probabilities are all 0 or 1 (rep commit) gets no shock (its range is its coin flips); deals certain
+either way are added outside the range engine.
 
 **Speed** (decision). The replay keeps every open deal only at the instants forecast (the dates, the
 warm-up and, for ``model``, the earlier dates its ensemble weighs); at the other weeks only a learning
@@ -47,7 +64,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit, logit
+from scipy.optimize import brentq
+from scipy.special import expit, logit, ndtri
 
 from dealsight.analytics.deal_data import DealData
 from dealsight.analytics.forecast_replay import (
@@ -63,11 +81,19 @@ from dealsight.errors import FieldProblem, InsufficientDataError, ValidationErro
 
 DEFAULT_METHODS = ("stage_weighted", "stage_weighted_ttc", "rep_commit", "competing_risks", "model")
 MEASURES = ("count", "amount")
-PRIOR_DISPERSION = 0.3
-"""The dispersion assumed before any forecast has ended (4 pseudo-dates of it, see the module docstring):
-0.5 gave ranges far wider than the errors on the demo organisation (count coverage 98%); 0.3 keeps maven_crm
-(model 74%) and the demo (91%) near the 80% aimed at, and thin histories still wide."""
-PRIOR_DATES = 4
+COVERAGE = 0.8
+"""The share of outcomes P10-P90 should hold."""
+COVERAGE_Z = float(ndtri(0.5 + COVERAGE / 2))  # 1.2816, the 90th percentile of the standard normal
+MIN_CALIBRATION_DATES = 4
+"""The fewest ended forecasts whose conformal 80% rank ``0.8 (n + 1)`` is at most ``n`` (3 give 3.2)."""
+FALLBACK_DISPERSION = 1.0
+"""The least dispersion while fewer than :data:`MIN_CALIBRATION_DATES` forecasts have ended (module
+docstring): with no evidence yet of how wrong the probabilities are, P10-P90 of the shock moves the odds by
+a factor of 3.6 either way. Set a priori, not from a backtest; no maven_crm or demo figure of ``model``
+depends on it (docs/forecast-models.md)."""
+PRIOR_DISPERSION = FALLBACK_DISPERSION
+"""The dispersion a period forecast uses without a stored backtest (:mod:`dealsight.services.forecasts`
+imports this name): nothing is known then, so it is the fallback."""
 CALIBRATION_DATES = 13
 """The dispersion learns from the errors of at most this many latest ended forecasts (a quarter of weeks):
 errors made while the history was thin must not widen the ranges for ever."""
@@ -75,7 +101,6 @@ WARMUP_DATES = 12
 TRAINING_WEEKS = 104
 """Snapshots for learning go back at most this many steps of ``every_days`` before ``start``."""
 Z_BOUND = 4.0
-COVERAGE_Z = 1.2815515655446004  # the 90th percentile of the standard normal
 
 
 @dataclass(frozen=True)
@@ -140,11 +165,12 @@ def forecast_metrics(
 
 def common_shock(probability: np.ndarray, weight: np.ndarray, actual: float) -> float:
     """The shock ``z`` on every log-odds that makes ``sum weight * expit(logit p + z)`` equal ``actual``
-    (clipped to +-:data:`Z_BOUND`)."""
+    (clipped to +-:data:`Z_BOUND`); NaN when no uncertain deal (0 < p < 1) has a positive weight (no shock
+    changes such a forecast, so its error says nothing about the shock)."""
     p = np.clip(probability, 1e-6, 1 - 1e-6)
     keep = (weight > 0) & (probability > 0)
-    if not keep.any():
-        return 0.0
+    if not (keep & (probability < 1)).any():
+        return float("nan")
     odds, w = logit(p[keep]), weight[keep]
     low, high = -Z_BOUND, Z_BOUND
     if float((w * expit(odds + low)).sum()) >= actual:
@@ -160,11 +186,46 @@ def common_shock(probability: np.ndarray, weight: np.ndarray, actual: float) -> 
     return (low + high) / 2
 
 
-def calibrated_dispersion(past_shocks: Sequence[float]) -> float:
-    """The dispersion that would have put 80% of the past shocks inside P10-P90, shrunk toward the prior."""
-    n = len(past_shocks)
-    observed = float(np.quantile(np.abs(past_shocks), 0.8)) / COVERAGE_Z if n else 0.0
-    return float(np.sqrt((n * observed**2 + PRIOR_DATES * PRIOR_DISPERSION**2) / (n + PRIOR_DATES)))
+def shock_noise(probability: np.ndarray, weight: np.ndarray, shock: float) -> float:
+    """The sd of the won figure's coin flips given the shock, in shock units: ``sqrt(sum w**2 q (1 - q)) /
+    sum w q (1 - q)`` over the uncertain deals, ``q = expit(logit p + shock)`` (the flips' sd divided by
+    the slope of the expected figure in the shock). NaN when the shock is NaN or nothing is uncertain."""
+    uncertain = (weight > 0) & (probability > 0) & (probability < 1)
+    if not np.isfinite(shock) or not uncertain.any():
+        return float("nan")
+    q = expit(logit(probability[uncertain]) + shock)
+    spread = q * (1.0 - q)
+    w = weight[uncertain]
+    slope = float((w * spread).sum())
+    return float(np.sqrt((w * w * spread).sum()) / slope) if slope > 0 else float("nan")
+
+
+def calibrated_dispersion(past_shocks: Sequence[float], past_noise: Sequence[float] | None = None) -> float:
+    """The least dispersion that would have put 80% of the past outcomes inside their P10-P90, their coin
+    flips (``past_noise``, shock units; none: 0) counted once, by the conformal rank; with fewer than
+    :data:`MIN_CALIBRATION_DATES` past outcomes the largest score and at least the fallback (module
+    docstring). Pairs with a NaN are left out."""
+    shocks = np.abs(np.asarray(past_shocks, dtype=float))
+    noise = np.zeros(len(shocks)) if past_noise is None else np.asarray(past_noise, dtype=float)
+    known = np.isfinite(shocks) & np.isfinite(noise)
+    shocks, noise = shocks[known], noise[known]
+    few = len(shocks) < MIN_CALIBRATION_DATES
+    if not len(shocks):
+        return FALLBACK_DISPERSION
+
+    def excess(dispersion: float) -> float:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scores = np.nan_to_num(shocks / np.sqrt(dispersion**2 + noise**2), nan=0.0)
+        reached = scores.max() if few else np.quantile(scores, COVERAGE, method="weibull")
+        return float(reached) - COVERAGE_Z
+
+    if excess(0.0) <= 0:
+        dispersion = 0.0
+    elif excess(Z_BOUND) >= 0:
+        dispersion = Z_BOUND
+    else:
+        dispersion = float(brentq(excess, 0.0, Z_BOUND, xtol=1e-6))
+    return max(dispersion, FALLBACK_DISPERSION) if few else dispersion
 
 
 @dataclass
@@ -174,6 +235,7 @@ class _Forecast:
     amount: np.ndarray
     actual: dict[str, float]
     shock: dict[str, float]
+    noise: dict[str, float]
 
 
 def horizon_forecast(
@@ -268,17 +330,27 @@ def backtest(
             won, won_amount = realised(lives, open_rows["row"].to_numpy(np.int64), as_of, horizon_days)
             actual = {"count": float(won.sum()), "amount": float(won_amount.sum())}
             weights = {"count": np.ones(len(probability)), "amount": np.nan_to_num(amount)}
-            forecast = _Forecast(
-                as_of,
-                probability,
-                amount,
-                actual,
-                {m: common_shock(probability, weights[m], actual[m]) for m in MEASURES},
-            )
+            shock = {m: common_shock(probability, weights[m], actual[m]) for m in MEASURES}
+            noise = {m: shock_noise(probability, weights[m], shock[m]) for m in MEASURES}
+            forecast = _Forecast(as_of, probability, amount, actual, shock, noise)
             if as_of in dates:
                 rows += _scored(forecast, past, weights, horizon_days, method, draws, seed)
             past.append(forecast)
-    return BacktestResult(start, end, every_days, horizon_days, pd.DataFrame(rows), skipped)
+    frame = pd.DataFrame(rows)
+    return BacktestResult(start, end, every_days, horizon_days, frame, skipped, _thin_notes(frame))
+
+
+def _thin_notes(rows: pd.DataFrame) -> tuple[str, ...]:
+    """A note per method with dates whose range was calibrated on fewer than the minimum ended forecasts."""
+    if rows.empty:
+        return ()
+    thin = rows[rows["calibration_dates"] < MIN_CALIBRATION_DATES]
+    return tuple(
+        f"{method}: {part['as_of'].nunique()} of the first dates had fewer than {MIN_CALIBRATION_DATES} "
+        f"ended forecasts to calibrate the range on (dispersion at least {FALLBACK_DISPERSION:g})"
+        for method, part in thin.groupby("method", sort=False)
+        if (part["dispersion"] > 0).any()
+    )
 
 
 def _scored(
@@ -291,14 +363,19 @@ def _scored(
     seed: int,
 ) -> list[dict[str, Any]]:
     """The rows of one date: per measure the range with the dispersion calibrated on past errors."""
-    ended = [f for f in past if f.as_of + pd.Timedelta(days=horizon_days) <= forecast.as_of][
-        -CALIBRATION_DATES:
-    ]
+    ended = [f for f in past if f.as_of + pd.Timedelta(days=horizon_days) <= forecast.as_of]
     probability = np.clip(forecast.probability, 0.0, 1.0)
     binary = bool(np.all((probability == 0) | (probability == 1)))
     out = []
     for measure in MEASURES:
-        dispersion = 0.0 if binary else calibrated_dispersion([f.shock[measure] for f in ended])
+        known = [f for f in ended if np.isfinite(f.shock[measure]) and np.isfinite(f.noise[measure])][
+            -CALIBRATION_DATES:
+        ]
+        dispersion = (
+            0.0
+            if binary
+            else calibrated_dispersion([f.shock[measure] for f in known], [f.noise[measure] for f in known])
+        )
         figure = _total_range(probability, forecast.amount, measure, dispersion, draws, seed)
         out.append(
             {
@@ -312,6 +389,7 @@ def _scored(
                 "forecast": float((forecast.probability * weights[measure]).sum()),
                 "actual": forecast.actual[measure],
                 "dispersion": dispersion,
+                "calibration_dates": len(known),
                 "open_deals": len(forecast.probability),
             }
         )
@@ -339,11 +417,14 @@ def _total_range(
 
 __all__ = [
     "DEFAULT_METHODS",
+    "FALLBACK_DISPERSION",
     "MEASURES",
+    "PRIOR_DISPERSION",
     "BacktestResult",
     "backtest",
     "calibrated_dispersion",
     "common_shock",
     "forecast_metrics",
     "horizon_forecast",
+    "shock_noise",
 ]
