@@ -74,7 +74,9 @@ class NeedWeights:
 
 @dataclass(frozen=True)
 class Gap:
-    """What a function believes minus what customers say, on one need, with its 95% interval."""
+    """What a function believes minus what customers say, on one need, with its 95% interval;
+    ``distinguishable`` when the interval leaves out 0 (the function is wrong beyond what sampling
+    explains)."""
 
     need: str
     believed: float | None
@@ -82,13 +84,7 @@ class Gap:
     gap: float | None
     low: float | None
     high: float | None
-
-    @property
-    def distinguishable(self) -> bool:
-        """Does the interval leave out 0 (the function is wrong beyond what sampling explains)?"""
-        if self.low is None or self.high is None:
-            return False
-        return self.low > 0 or self.high < 0
+    distinguishable: bool
 
 
 @dataclass(frozen=True)
@@ -185,9 +181,16 @@ def _gaps(needs: Sequence[str], inside: Resampled, customers: Resampled, offset:
             number(inside.mean[offset + i] - customers.mean[offset + i]),
             number(low[i]),
             number(high[i]),
+            bool(low[i] > 0 or high[i] < 0),
         )
         for i, need in enumerate(needs)
     )
+
+
+def _signed(value: float) -> str:
+    """``+3.4``, ``-1.2``, ``0.0`` (never ``-0.0``)."""
+    text = f"{value:+.1f}"
+    return "0.0" if text in ("+0.0", "-0.0") else text
 
 
 def _summary(function: str, respondents: int, most_wrong: Sequence[Gap]) -> str:
@@ -196,16 +199,14 @@ def _summary(function: str, respondents: int, most_wrong: Sequence[Gap]) -> str:
     top = most_wrong[0]
     assert top.gap is not None and top.believed is not None and top.customers is not None
     people = f"{respondents} {'person' if respondents == 1 else 'people'}"
-    interval = (
-        f", 95% interval {top.low:+.1f} to {top.high:+.1f}"
-        if top.low is not None and top.high is not None
-        else ""
-    )
+    interval = ""
+    if top.low is not None and top.high is not None:
+        interval = f", 95% interval {_signed(top.low)} to {_signed(top.high)}"
     verdict = "" if top.distinguishable else "; not distinguishable from no gap"
     return (
         f"{function} ({people}) is most wrong on {top.need}: they believe customers give it "
         f"{top.believed:.0f} points, customers give it {top.customers:.0f} "
-        f"({top.gap:+.1f}{interval}{verdict})"
+        f"({_signed(top.gap)}{interval}{verdict})"
     )
 
 

@@ -21,6 +21,7 @@ from dealsight.cli import (
     insights,
     pipeline,
     serve,
+    surveys,
     users,
     velocity,
 )
@@ -54,6 +55,8 @@ app.command("win-loss")(velocity.win_loss_command)
 app.command("pipeline-changes")(velocity.changes_command)
 app.command("forecast")(forecasts.forecast_command)
 app.command("backtest")(forecasts.backtest_command)
+imports.app.command("survey")(surveys.import_survey_command)
+app.command("needs")(surveys.needs_command)
 
 
 @app.command("version")

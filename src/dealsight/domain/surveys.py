@@ -106,7 +106,7 @@ class Definition:
 
 
 # names -----------------------------------------------------------------------------------------------------
-def name_key(name: str) -> str:
+def label_key(name: str) -> str:
     """How needs and vendors are matched: case and surrounding spaces ignored, inner spaces collapsed."""
     return " ".join(name.split()).casefold()
 
@@ -139,7 +139,7 @@ def define_survey(needs: Iterable[str], vendors: Iterable[str], us: str) -> Defi
             if problem:
                 definition.problems.append(problem)
                 continue
-            key = name_key(raw)
+            key = label_key(raw)
             if key in seen:
                 definition.problems.append(f"the {what} {clean_name(raw)!r} is named twice")
                 continue
@@ -152,7 +152,7 @@ def define_survey(needs: Iterable[str], vendors: Iterable[str], us: str) -> Defi
             definition.needs = names
         else:
             definition.vendors = names
-    ours = [vendor for vendor in definition.vendors if name_key(vendor) == name_key(us)]
+    ours = [vendor for vendor in definition.vendors if label_key(vendor) == label_key(us)]
     if ours:
         definition.us = ours[0]
     elif definition.vendors:
@@ -236,7 +236,7 @@ __all__ = [
     "as_number",
     "clean_name",
     "define_survey",
-    "name_key",
+    "label_key",
     "name_problem",
     "points_problems",
     "rating_problem",
