@@ -73,7 +73,7 @@ def report(result: BacktestResult, since: pd.Timestamp | None = None) -> None:
             )
     for method, why in result.skipped.items():
         print(f"    {method:24s} skipped: {why}")
-    for note in result.notes:
+    for note in result.notes if since is None else ():
         print(f"    note: {note}")
 
 
