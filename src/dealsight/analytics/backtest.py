@@ -45,8 +45,8 @@ quantile:
 No constant is set from a backtest's outcomes: there is no prior to shrink toward, and the fallback binds
 only while fewer than four forecasts have ended. Warm-up dates before ``start`` (up to
 :data:`WARMUP_DATES`, every ``every_days``) give the first dates a past; they are not scored. A method
-whose probabilities are all 0 or 1 (rep commit) gets no shock (its range is its coin flips); deals certain
-either way are added outside the range engine.
+whose probabilities are all 0 or 1 (rep commit) gets no shock (its range is the one figure they give);
+deals certain either way are added outside the range engine.
 
 **Speed** (decision). The replay keeps every open deal only at the instants forecast (the dates, the
 warm-up and, for ``model``, the earlier dates its ensemble weighs); at the other weeks only a learning
