@@ -12,13 +12,15 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from dealsight.analytics.booked_value import booked_vs_delivered, by_account, in_force, quarter_of
+from dealsight.domain.access import Principal
 from dealsight.errors import NotFoundError
+from dealsight.services.account_records import create_account
 from dealsight.services.booked_value import account_booked_value, portfolio_booked_value
 from dealsight.services.delivered_value import create_value_evidence
 from dealsight.services.subscriptions import create_subscription
 from tests import test_opportunity_records
-from tests.test_customer_value_records import hidden_account, own_account
-from tests.test_opportunity_records import people
+from tests.api_fixtures import unique
+from tests.test_opportunity_records import People, people
 
 fresh = test_opportunity_records.fresh
 SUB_COLUMNS = [
@@ -134,29 +136,35 @@ def test_what_starts_or_is_confirmed_after_the_day_changes_nothing(
     )
 
 
+def _account(engine: Engine, who: People, owner: Principal) -> int:
+    """A new account of ``owner``, with no subscription and no value yet (the demo may have others)."""
+    data = {"name": unique("Booked Co"), "owner_id": owner.user_id}
+    return create_account(engine, who.admin, who.admin_scope, data, "cli").id
+
+
 @pytest.mark.storage
 def test_the_portfolio_is_the_scopes_accounts(fresh: Engine) -> None:
     who = people(fresh)
-    mine, theirs = own_account(fresh, who), hidden_account(fresh, who)
+    mine, theirs = _account(fresh, who, who.rep), _account(fresh, who, who.other_rep)
+    day = date(2024, 12, 31)
+    rep_before = portfolio_booked_value(fresh, who.rep_scope, as_of=day).summary
+    all_before = portfolio_booked_value(fresh, who.executive_scope, as_of=day).summary
     deal = {"arr": "12000", "term_start": "2024-01-01"}
     create_subscription(fresh, who.admin, who.admin_scope, mine, deal, "cli")
     create_subscription(fresh, who.admin, who.admin_scope, theirs, {**deal, "arr": "50000"}, "cli")
-    create_value_evidence(
-        fresh,
-        who.rep,
-        who.rep_scope,
-        mine,
-        {"metric": "Hours saved", "monetary_value": 6000, "confirmed_on": "2024-06-30"},
-        "api",
-    )
-    day = date(2024, 12, 31)
-    rep = portfolio_booked_value(fresh, who.rep_scope, as_of=day)
-    assert (rep.summary.arr_booked, rep.summary.value_12m, rep.summary.ratio_12m) == (12000.0, 6000.0, 0.5)
-    assert [a.account_id for a in rep.accounts] == [mine]
-    everyone = portfolio_booked_value(fresh, who.executive_scope, as_of=day)
-    assert everyone.summary.arr_booked == 62000.0
-    assert [a.account_id for a in everyone.accounts] == [theirs, mine]  # no value first
-    assert everyone.summary.accounts_without_value == 1 and everyone.summary.arr_without_value == 50000.0
-    assert account_booked_value(fresh, who.rep_scope, mine, as_of=day).value_all_time == 6000.0
+    value = {"metric": "Hours saved", "monetary_value": 6000, "confirmed_on": "2024-06-30"}
+    create_value_evidence(fresh, who.rep, who.rep_scope, mine, value, "api")
+    mine_alone = account_booked_value(fresh, who.rep_scope, mine, as_of=day)
+    assert (mine_alone.arr_booked, mine_alone.value_12m, mine_alone.ratio_12m) == (12000.0, 6000.0, 0.5)
+    rep = portfolio_booked_value(fresh, who.rep_scope, as_of=day, limit=500)
+    assert rep.summary.arr_booked - rep_before.arr_booked == 12000.0
+    assert rep.summary.value_12m - rep_before.value_12m == 6000.0
+    assert mine in {a.account_id for a in rep.accounts} and theirs not in {a.account_id for a in rep.accounts}
+    everyone = portfolio_booked_value(fresh, who.executive_scope, as_of=day, limit=500)
+    assert everyone.summary.arr_booked - all_before.arr_booked == 62000.0
+    assert everyone.summary.arr_without_value - all_before.arr_without_value == 50000.0
+    order = [a.account_id for a in everyone.accounts]
+    assert order.index(theirs) < order.index(mine)  # no value before some value
+    assert next(a for a in everyone.accounts if a.account_id == theirs).last_confirmed_on is None
     with pytest.raises(NotFoundError):
         account_booked_value(fresh, who.rep_scope, theirs, as_of=day)

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 Batch = list[tuple[int, dict[str, Any]]]
 CENT = Decimal("0.01")
+MAX_MONEY = Decimal(10) ** 16
 UNKNOWN_ACCOUNT = "the id or name of an account in dealsight (import the accounts file first)"
 UNKNOWN_SUBSCRIPTION = "the id of a subscription in dealsight (import the subscriptions file first)"
 
@@ -141,13 +142,23 @@ class CustomerValueWriters:
             revenue = arr_and_mrr(v.get("arr"), v.get("mrr"))
             if revenue is None:
                 self._problem(number, "arr", "", "an ARR or an MRR (one gives the other)")
+            elif revenue[0] >= MAX_MONEY:
+                self._problem(number, "mrr", v["mrr"], "an MRR below 10^16 / 12")
+                revenue = None
             end, start = v.get("term_end"), v["term_start"]
             if end is not None and end < start:
                 self._problem(number, "term_end", end.isoformat(), f"a day on or after term_start ({start})")
                 fine = False
+            frequency = BillingFrequency(v.get("billing_frequency") or BillingFrequency.ANNUAL)
+            try:
+                renewal = renewal_date_of(start, frequency, term_end=end, renewal_date=v.get("renewal_date"))
+            except ValueError:  # a term running past the year 9999
+                self._problem(
+                    number, "term_start", start.isoformat(), "a start whose first term ends by 9999"
+                )
+                fine = False
             if account_id is None or revenue is None or not fine:
                 continue
-            frequency = BillingFrequency(v.get("billing_frequency") or BillingFrequency.ANNUAL)
             record: dict[str, Any] = {
                 "external_id": v["external_id"],
                 "account_id": account_id,
@@ -157,9 +168,7 @@ class CustomerValueWriters:
                 "term_start": start,
                 "term_end": end,
                 "billing_frequency": frequency.value,
-                "renewal_date": renewal_date_of(
-                    start, frequency, term_end=end, renewal_date=v.get("renewal_date")
-                ),
+                "renewal_date": renewal,
                 "is_trial": bool(v.get("is_trial", False)),
                 "status": str(v.get("status") or _status(v.get("churned"))),
             }

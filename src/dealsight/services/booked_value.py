@@ -89,7 +89,7 @@ def _account_value(row: dict[Any, Any], names: dict[int, str]) -> AccountValue:
         value_12m=float(row["value_12m"]),
         value_all_time=float(row["value_all_time"]),
         ratio_12m=_optional_float(row["ratio_12m"]),
-        last_confirmed_on=last if isinstance(last, date) else None,
+        last_confirmed_on=last if isinstance(last, date) and not pd.isna(last) else None,
     )
 
 

@@ -19,7 +19,7 @@ Decisions (see docs/customer-value.md):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -72,6 +72,7 @@ from dealsight.store.database import transaction
 from dealsight.store.schema import accounts, churn_events, subscriptions
 
 SUBSCRIPTION = "subscription"
+MAX_MONEY = Decimal(10) ** 16
 CHURN_EVENT = "churn_event"
 _s, _c, _a = subscriptions, churn_events, accounts
 
@@ -174,14 +175,12 @@ def _subscription(row: sa.RowMapping, today: date) -> SubscriptionRecord:
 def list_subscriptions(
     engine: Engine, scope: Scope, query: SubscriptionQuery | None = None, *, today: date | None = None
 ) -> Page[SubscriptionRecord]:
-    """One page of the subscriptions the scope may see (of one account: :class:`NotFoundError` when the
-    account is not visible)."""
+    """One page of the subscriptions the scope may see, filtered (:class:`SubscriptionQuery`)."""
     query = normalise_query(query or SubscriptionQuery())
     ordering = order_by(query.sort, SUBSCRIPTION_SORT, "-term_start", _s.c.id)
     with engine.connect() as conn:
         if query.account_id is not None:
-            require_account(conn, scope, query.account_id)
-            where = [_s.c.account_id == query.account_id]
+            where = [_s.c.account_id == query.account_id, on_visible_account(scope, _s, one=True)]
         else:
             where = [on_visible_account(scope, _s)]
         if query.status is not None:
@@ -189,6 +188,15 @@ def list_subscriptions(
         rows, total = account_page_of(conn, _SUBSCRIPTION_SELECT.order_by(*ordering), where, query)
     today = today or utc_now().date()
     return Page(tuple(_subscription(row, today) for row in rows), total, query.limit, query.offset)
+
+
+def subscriptions_of_account(
+    engine: Engine, scope: Scope, account_id: int, query: SubscriptionQuery | None = None
+) -> Page[SubscriptionRecord]:
+    """One page of a visible account's subscriptions (:class:`NotFoundError` for any other account)."""
+    with engine.connect() as conn:
+        require_account(conn, scope, account_id)
+    return list_subscriptions(engine, scope, replace(query or SubscriptionQuery(), account_id=account_id))
 
 
 def _read_subscription(conn: Connection, scope: Scope, subscription_id: int) -> SubscriptionRecord:
@@ -243,13 +251,18 @@ def _derive(values: dict[str, Any], given: Mapping[str, Any], problems: list[Fie
     revenue = arr_and_mrr(values.get("arr"), values.get("mrr"))
     if revenue is None:
         problems.append(FieldProblem("arr", "an ARR or an MRR is required (one gives the other)"))
+    elif revenue[0] >= MAX_MONEY:
+        problems.append(FieldProblem("mrr", "too large: 12 x MRR must stay below 10^16"))
     else:
         values["arr"], values["mrr"] = revenue
     start, end = values.get("term_start"), values.get("term_end")
     if start is not None and end is not None and end < start:
         problems.append(FieldProblem("term_end", f"must be on or after term_start ({start})"))
     if start is not None and "renewal_date" not in given and any(name in given for name in _TERM):
-        values["renewal_date"] = renewal_date_of(start, values["billing_frequency"], term_end=end)
+        try:
+            values["renewal_date"] = renewal_date_of(start, values["billing_frequency"], term_end=end)
+        except ValueError:  # a term running past the year 9999
+            problems.append(FieldProblem("term_start", "too late: its first term would end after 9999"))
 
 
 def create_subscription(
@@ -408,5 +421,6 @@ __all__ = [
     "on_visible_account",
     "require_account",
     "subscription_problem",
+    "subscriptions_of_account",
     "update_subscription",
 ]
