@@ -21,6 +21,8 @@ from rich.table import Table
 
 from dealsight.analytics.baselines import BaseRate, NaiveBayesFrequency, StageWinRate
 from dealsight.analytics.evaluation import METRICS, Evaluation, OutcomeEstimator, evaluate_methods
+from dealsight.analytics.renewal_evaluation import LogisticRegressionBaseline
+from dealsight.analytics.renewal_risk import RenewalModel
 from dealsight.analytics.tabular import prepare_table
 from dealsight.analytics.win_model import WinModel
 from dealsight.cli.console import err, out
@@ -42,7 +44,15 @@ def read_frame(path: Path) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=header)
 
 
-def _methods(positive: str, stage: str | None, seed: int) -> dict[str, Callable[[], OutcomeEstimator]]:
+def _methods(
+    positive: str, stage: str | None, seed: int, renewals: bool = False
+) -> dict[str, Callable[[], OutcomeEstimator]]:
+    if renewals:  # renewal risk beside the churn model most teams build first
+        return {
+            "model": lambda: RenewalModel(positive=positive, random_state=seed),
+            "logistic_regression": lambda: LogisticRegressionBaseline(positive=positive),
+            "base_rate": lambda: BaseRate(positive=positive),
+        }
     methods: dict[str, Callable[[], OutcomeEstimator]] = {
         "model": lambda: WinModel(positive=positive, random_state=seed)
     }
@@ -57,9 +67,11 @@ def _number(value: float, digits: int = 3) -> str:
     return "-" if math.isnan(value) else f"{value:.{digits}f}"
 
 
-def _show(evaluation: Evaluation, path: Path) -> None:
+def _show(evaluation: Evaluation, path: Path, renewals: bool = False) -> None:
+    rows = "renewals" if renewals else "deals"
+    described = rows if renewals else "closed deals"
     out.print(
-        f"[bold]{path.name}[/]: {evaluation.rows:,} closed deals, {evaluation.positives:,} "
+        f"[bold]{path.name}[/]: {evaluation.rows:,} {described}, {evaluation.positives:,} "
         f"{evaluation.positive!r} ({evaluation.positives / evaluation.rows:.1%})"
     )
     out.print(evaluation.split, highlight=False)
@@ -72,7 +84,12 @@ def _show(evaluation: Evaluation, path: Path) -> None:
             f"  rows with the same '{evaluation.group_column}' never sit on both sides of a split",
             highlight=False,
         )
-    scores = Table(title="Scores on deals each method never learnt from", title_justify="left")
+    show_scores(evaluation, "renewal rate" if renewals else "win rate", rows)
+
+
+def show_scores(evaluation: Evaluation, rate: str, rows: str = "deals") -> None:
+    """The scores and the reliability table of an evaluation (``rate``: what the observed share is)."""
+    scores = Table(title=f"Scores on {rows} each method never learnt from", title_justify="left")
     scores.add_column("method")
     for metric in METRICS:
         scores.add_column(f"{LABELS[metric]}\n({BETTER[metric]})", justify="right")
@@ -84,7 +101,7 @@ def _show(evaluation: Evaluation, path: Path) -> None:
         scores.add_row(name, *cells, style="bold" if name == "model" else None)
     out.print(scores)
     reliability = Table(
-        title="Reliability of all test predictions: mean predicted -> observed win rate (deals)",
+        title=f"Reliability of all test predictions: mean predicted -> observed {rate} ({rows})",
         title_justify="left",
     )
     reliability.add_column("predicted")
@@ -120,9 +137,16 @@ def evaluate_command(
     folds: int = typer.Option(5, "--folds", min=2, help="Folds of the cross-validation (without --date)."),
     repeats: int = typer.Option(1, "--repeats", min=1, help="Times the cross-validation is repeated."),
     seed: int = typer.Option(0, "--seed", help="Seed of the fold assignment and the model."),
+    renewals: bool = typer.Option(
+        False,
+        "--renewals",
+        help="Renewals instead of deals (one row per customer or renewal, --positive the value meaning "
+        "renewed): the renewal model beside a logistic regression and the base rate.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
 ) -> None:
-    """Score the win model beside its baselines on your own closed deals (AUC, Brier, log loss, ECE)."""
+    """Score the win model beside its baselines on your own closed deals (AUC, Brier, log loss, ECE);
+    with --renewals, the renewal model on your customers' renewals or churn."""
     frame = read_frame(file)
     prepared = prepare_table(
         frame,
@@ -138,7 +162,7 @@ def evaluate_command(
             evaluation = evaluate_methods(
                 prepared.features,
                 prepared.outcomes,
-                _methods(positive, stage, seed),
+                _methods(positive, stage, seed, renewals),
                 positive=positive,
                 time=prepared.time,
                 groups=prepared.groups,
@@ -158,4 +182,4 @@ def evaluate_command(
     if as_json:
         print(evaluation.to_json())
     else:
-        _show(evaluation, file)
+        _show(evaluation, file, renewals)

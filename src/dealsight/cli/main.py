@@ -20,6 +20,7 @@ from dealsight.cli import (
     imports,
     insights,
     pipeline,
+    renewals,
     serve,
     surveys,
     users,
@@ -40,6 +41,7 @@ app.add_typer(imports.app, name="import")
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(users.app, name="users")
 app.add_typer(users.tokens_app, name="tokens")
+app.add_typer(renewals.app, name="renewals")
 app.command("demo")(demo.demo_command)
 app.command("pipeline")(pipeline.pipeline_command)
 app.command("serve")(serve.serve_command)

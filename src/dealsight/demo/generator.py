@@ -57,6 +57,10 @@ Hidden mechanics (each visible in the data; tests check them with a margin)
     question belongs to, 12% left unanswered and 8% "unknown".
 11. **Quotas**: each rep's and team's target per quarter, about 1.1x what they won a year before
     (:mod:`dealsight.demo.quotas`, drawn from a random stream of their own).
+13. **Renewals follow delivered value, not usage**: won deals of recurring products become subscriptions
+    renewed or lost at each term's end, with confirmed values, RIQ answers, executive meetings, feature
+    usage and support tickets; the hidden value an account realises decides its renewals, usage barely
+    matters (:mod:`dealsight.demo.subscriptions`, a random stream of its own).
 12. **Data-quality gaps** as real CRMs have: 10% of known business problems not written down, 8% of
     impacts missing, about a quarter of contact stances unknown, a few accounts without industry or domain,
     a few contacts without title or deal role; open deals whose close date already passed.
@@ -80,6 +84,7 @@ from dealsight.demo import catalog
 from dealsight.demo.deals import DealInput, DealSimulator
 from dealsight.demo.people import build_people
 from dealsight.demo.quotas import quota_rows
+from dealsight.demo.subscriptions import customer_tables
 from dealsight.domain.names import name_key
 
 Row = dict[str, Any]
@@ -98,6 +103,7 @@ class Organisation:
     start: date
     tables: dict[str, list[Row]] = field(default_factory=dict)
     stalled: set[int] = field(default_factory=set)  # hidden: ids of deals that stalled (for tests)
+    value_realised: dict[int, float] = field(default_factory=dict)  # hidden: customers' value (for tests)
 
     def count(self, table: str) -> int:
         return len(self.tables.get(table, []))
@@ -225,6 +231,13 @@ def generate_organisation(
             org.stalled.add(deal.deal_id)
         if progress is not None and (index % 250 == 0 or index == count - 1):
             progress(index + 1, count)
+    # customers after the sale draw from a stream of their own too (see demo.subscriptions)
+    customers = customer_tables(seed, today, opportunities, people.account_infos, people.contacts)
+    for row, people_ids in customers.activities:
+        row["id"] = len(activities) + 1
+        activities.append(row)
+        activity_contacts += [{"activity_id": row["id"], "contact_id": c} for c in people_ids]
+    org.value_realised = customers.value_realised
     org.tables["opportunities"] = opportunities
     org.tables["opportunity_contacts"] = deal_contacts
     org.tables["opportunity_history"] = history
@@ -233,4 +246,10 @@ def generate_organisation(
     org.tables["qualification_answers"] = answers
     # quotas draw from a stream of their own: the deals above do not move (see demo.quotas)
     org.tables["quotas"] = quota_rows(seed, start, today, people.users, people.teams, opportunities)
+    org.tables["subscriptions"] = customers.subscriptions
+    org.tables["churn_events"] = customers.churn_events
+    org.tables["value_evidence"] = customers.value_evidence
+    org.tables["riq_answers"] = customers.riq_answers
+    org.tables["feature_usage"] = customers.feature_usage
+    org.tables["support_tickets"] = customers.support_tickets
     return org

@@ -1,0 +1,277 @@
+"""Renewals and what was known before each was decided: the features of renewal risk.
+
+Pure computation on frames (see :mod:`dealsight.store.renewal_frames` for their columns). Two steps:
+
+1. :func:`renewal_events`: every renewal of every subscription, decided (renewed or not) or upcoming, as
+   of a day. The rules (docs/renewals.md, "What a renewal is"):
+
+   - A renewal is decided at most once a year: a subscription billed monthly or quarterly that renews
+     automatically is renewed silently each term; its decision points are its anniversaries
+     (``term_start`` + 12, 24, ... months). Annual and longer terms renew at each term's end.
+   - A subscription that does not renew automatically has one renewal, at its ``renewal_date``: lost when
+     it churned, renewed when it is still active after that date (its next term is a new subscription),
+     upcoming otherwise.
+   - One that renews automatically: every anniversary before it ended was renewed; when it churned, the
+     renewal at its end (the term end, else the renewal date) was lost; while active, the first
+     anniversary after the day is upcoming.
+   - A lost renewal is decided on the day the customer said so when a churn event of that subscription
+     is dated earlier (a notice months ahead), else on the renewal day. Trials are not renewals.
+
+2. :func:`renewal_features`: per renewal and an as-of moment before its decision (``at``), the signals in
+   the order of their weight: **delivered value** (how recent the latest confirmed value, confirmed value
+   in 12 months against the ARR, confirmation by an executive), the **RIQ** (impact, recovery effort, age
+   of the answer), **executive sponsor engagement** (activities with the account's executives), then
+   **usage** (volume and trend), **support tickets** (volume, escalations, satisfaction) and the contract
+   (ARR, tenure, days to the renewal). Only rows dated strictly before ``at`` are read: nothing known at or
+   after the as-of moment (and churn reasons, which are outcomes, never) enters a feature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from dealsight.domain.customer_value import (
+    BillingFrequency,
+    RecoveryEffort,
+    RiqImpact,
+    SubscriptionStatus,
+    add_months,
+    term_months,
+)
+
+YEAR_MONTHS = 12
+VALUE_FEATURES = ("days_since_value", "value_ratio_12m", "executive_values_12m", "days_since_executive_value")
+RIQ_FEATURES = ("riq_impact", "riq_recovery", "riq_age_days")
+SPONSOR_FEATURES = ("executive_activities_180d", "days_since_executive_activity")
+USAGE_FEATURES = ("usage_per_day_90d", "usage_trend", "features_used_90d")
+SUPPORT_FEATURES = ("tickets_180d", "escalations_180d", "satisfaction_180d")
+CONTRACT_FEATURES = ("arr", "tenure_days", "days_to_renewal")
+FEATURES = (
+    *VALUE_FEATURES, *RIQ_FEATURES, *SPONSOR_FEATURES, *USAGE_FEATURES, *SUPPORT_FEATURES,
+    *CONTRACT_FEATURES,
+)  # fmt: skip
+GROUPS: dict[str, tuple[str, ...]] = {
+    "value": VALUE_FEATURES,
+    "riq": RIQ_FEATURES,
+    "sponsor": SPONSOR_FEATURES,
+    "usage": USAGE_FEATURES,
+    "support": SUPPORT_FEATURES,
+    "contract": CONTRACT_FEATURES,
+}
+IMPACT_LEVEL = {RiqImpact.NONE: 0, RiqImpact.MINOR: 1, RiqImpact.MAJOR: 2, RiqImpact.CRITICAL: 3}
+RECOVERY_LEVEL = {
+    RecoveryEffort.DAYS: 0,
+    RecoveryEffort.WEEKS: 1,
+    RecoveryEffort.MONTHS: 2,
+    RecoveryEffort.CANNOT: 3,
+}
+EVENT_COLUMNS = ("subscription_id", "account_id", "renewal_date", "decided_on", "arr", "currency", "renewed")
+
+
+@dataclass(frozen=True)
+class RenewalEvidence:
+    """What renewal risk reads, one frame each (columns in :mod:`dealsight.store.renewal_frames`)."""
+
+    subscriptions: pd.DataFrame
+    churn_events: pd.DataFrame
+    values: pd.DataFrame
+    riq_answers: pd.DataFrame
+    executive_activities: pd.DataFrame
+    usage: pd.DataFrame
+    tickets: pd.DataFrame
+
+
+def _day(value: object) -> date | None:
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return pd.Timestamp(str(value)).date()
+
+
+def _flag(value: object) -> bool:
+    return False if value is None or pd.isna(value) else bool(value)  # type: ignore[call-overload]
+
+
+def _renewals_of(
+    start: date, ends: date, renewal: date, frequency: str, auto: bool, churned: bool, as_of: date
+) -> list[tuple[date, bool | None]]:
+    """The renewal days of one subscription and how each went (None: upcoming on ``as_of``)."""
+    if not auto:
+        return [(renewal, False if churned else (True if renewal < as_of else None))]
+    step = max(term_months(BillingFrequency(frequency)), YEAR_MONTHS)
+    found: list[tuple[date, bool | None]] = []
+    k = 1
+    while True:
+        anniversary = add_months(start, k * step)
+        if churned and anniversary >= ends:
+            return [*found, (ends, False)]
+        if not churned and anniversary >= as_of:
+            return [*found, (anniversary, None)]
+        found.append((anniversary, True))
+        k += 1
+
+
+def renewal_events(subscriptions: pd.DataFrame, churn_events: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Every renewal decided or upcoming on ``as_of`` (:data:`EVENT_COLUMNS`; ``renewed`` True, False or
+    None for upcoming), by the rules of the module docstring."""
+    notice: dict[int, date] = {}
+    if len(churn_events):
+        linked = churn_events.dropna(subset=["subscription_id"])
+        for sub, day in zip(linked["subscription_id"], linked["churned_on"], strict=True):
+            when = _day(day)
+            if when is not None:
+                notice[int(sub)] = min(notice.get(int(sub), when), when)
+    rows: list[tuple[object, ...]] = []
+    columns = ("id", "account_id", "arr", "currency", "term_start", "term_end", "billing_frequency",
+               "auto_renew", "renewal_date", "is_trial", "status")  # fmt: skip
+    for sub, account, arr, currency, start, end, frequency, auto, renewal, trial, status in zip(
+        *(subscriptions[c] for c in columns), strict=True
+    ):
+        start_day, renewal_day = _day(start), _day(renewal)
+        if _flag(trial) or start_day is None or renewal_day is None:
+            continue
+        head = (int(sub), int(account))
+        tail = (float(arr), currency)
+        churned = str(status) == SubscriptionStatus.CHURNED.value
+        for on, renewed in _renewals_of(start_day, _day(end) or renewal_day, renewal_day, frequency,
+                                        _flag(auto), churned, as_of):  # fmt: skip
+            decided = min(notice.get(int(sub), on), on) if renewed is False else on
+            rows.append((*head, on, decided, *tail, renewed))
+    frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
+    frame["renewed"] = frame["renewed"].astype(object)
+    return frame
+
+
+# -- features ---------------------------------------------------------------------------------------------
+
+
+def _stamp(column: pd.Series) -> pd.Series:
+    return pd.to_datetime(column, errors="coerce")
+
+
+def _joined(
+    keys: pd.DataFrame, evidence: pd.DataFrame, on: str, when: str, columns: tuple[str, ...]
+) -> pd.DataFrame:
+    """Evidence rows of each key's account (or subscription) dated strictly before the key's ``at``, with
+    ``age`` (days before ``at``) and the key's ``row``."""
+    if not len(evidence) or not len(keys):
+        return pd.DataFrame(columns=["row", "age", *columns])
+    left = keys[["row", on, "at"]]
+    right = evidence[[on, when, *columns]].rename(columns={when: "_when"})
+    right = right.assign(_when=_stamp(right["_when"])).dropna(subset=["_when"])
+    merged = left.merge(right, on=on, how="inner", sort=False)
+    merged = merged[merged["_when"] < merged["at"]]
+    age = (merged["at"] - merged["_when"]).dt.total_seconds() / 86400.0
+    return merged.assign(age=age.to_numpy())[["row", "age", *columns]]
+
+
+def _per_row(n: int, grouped: pd.Series, fill: float = np.nan) -> np.ndarray:
+    out = np.full(n, fill, dtype=np.float64)
+    if len(grouped):
+        out[grouped.index.to_numpy(dtype=np.int64)] = grouped.to_numpy(dtype=np.float64)
+    return out
+
+
+def renewal_features(renewals: pd.DataFrame, evidence: RenewalEvidence) -> pd.DataFrame:
+    """The :data:`FEATURES` of each renewal (rows of ``renewals``: ``account_id``, ``subscription_id``,
+    ``renewal_date``, ``arr`` and ``at``, the moment of the as-of), in the same order. Missing means
+    unknown (no value ever confirmed, no RIQ answer, no usage recorded)."""
+    n = len(renewals)
+    keys = pd.DataFrame(
+        {
+            "row": np.arange(n),
+            "account_id": renewals["account_id"].to_numpy(),
+            "subscription_id": renewals["subscription_id"].to_numpy(),
+            "at": _stamp(renewals["at"]).to_numpy(),
+        }
+    )
+    out: dict[str, np.ndarray] = {}
+    arr = renewals["arr"].to_numpy(dtype=np.float64)
+
+    values = _joined(
+        keys, evidence.values, "account_id", "confirmed_on", ("monetary_value", "confirmer_level")
+    )
+    out["days_since_value"] = _per_row(n, values.groupby("row")["age"].min())
+    recent = values[values["age"] <= 365]
+    value_12m = _per_row(n, recent.groupby("row")["monetary_value"].sum(), 0.0)
+    executive = values[values["confirmer_level"].astype(str) == "executive"]
+    out["executive_values_12m"] = _per_row(n, executive[executive["age"] <= 365].groupby("row").size(), 0.0)
+    out["days_since_executive_value"] = _per_row(n, executive.groupby("row")["age"].min())
+
+    riq = _joined(keys, evidence.riq_answers, "account_id", "answered_on", ("impact", "recovery"))
+    latest = riq.sort_values(["row", "age"]).drop_duplicates("row").set_index("row")
+    impact = latest["impact"].map({k.value: v for k, v in IMPACT_LEVEL.items()})
+    recovery = latest["recovery"].map({k.value: v for k, v in RECOVERY_LEVEL.items()})
+    out["riq_impact"] = _per_row(n, impact.astype(float))
+    out["riq_recovery"] = _per_row(n, recovery.astype(float))
+    out["riq_age_days"] = _per_row(n, latest["age"])
+
+    meetings = _joined(keys, evidence.executive_activities, "account_id", "occurred_at", ())
+    out["executive_activities_180d"] = _per_row(
+        n, meetings[meetings["age"] <= 180].groupby("row").size(), 0.0
+    )
+    out["days_since_executive_activity"] = _per_row(n, meetings.groupby("row")["age"].min())
+
+    usage = _joined(keys, evidence.usage, "subscription_id", "used_on", ("usage_count", "features"))
+    last = usage[usage["age"] <= 90]
+    before = usage[(usage["age"] > 90) & (usage["age"] <= 180)]
+    used = _per_row(n, last.groupby("row")["usage_count"].sum(), 0.0)
+    used_before = _per_row(n, before.groupby("row")["usage_count"].sum(), 0.0)
+    recorded = _per_row(n, usage.groupby("row").size(), 0.0) > 0
+    out["usage_per_day_90d"] = np.where(recorded, used / 90.0, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        trend = (used - used_before) / (used + used_before)
+    out["usage_trend"] = np.where(recorded & (used + used_before > 0), trend, np.nan)
+    out["features_used_90d"] = np.where(
+        recorded, _per_row(n, last.groupby("row")["features"].max(), 0.0), np.nan
+    )
+
+    tickets = _joined(keys, evidence.tickets, "account_id", "opened_at", ("escalated", "satisfaction"))
+    tickets = tickets[tickets["age"] <= 180]
+    out["tickets_180d"] = _per_row(n, tickets.groupby("row").size(), 0.0)
+    escalated = tickets["escalated"].fillna(False).astype(bool) if len(tickets) else tickets["escalated"]
+    out["escalations_180d"] = _per_row(n, tickets[escalated].groupby("row").size(), 0.0)
+    rated = tickets.dropna(subset=["satisfaction"])
+    out["satisfaction_180d"] = _per_row(n, rated.groupby("row")["satisfaction"].mean())
+
+    out["arr"] = arr
+    terms = _joined(keys, evidence.subscriptions, "account_id", "term_start", ("term_end", "arr", "is_trial"))
+    out["tenure_days"] = _per_row(n, terms.groupby("row")["age"].max(), 0.0)
+    if len(terms):  # the account's ARR in force at the as-of moment: what the value is set against
+        ends = _stamp(terms["term_end"]).to_numpy()
+        at = keys["at"].to_numpy()[terms["row"].to_numpy(dtype=np.int64)]
+        live = (pd.isna(ends) | (ends >= at)) & ~terms["is_trial"].fillna(False).astype(bool).to_numpy()
+        account_arr = _per_row(n, terms[live].groupby("row")["arr"].sum(), 0.0)
+        denominator = np.where(account_arr > 0, account_arr, arr)
+    else:
+        denominator = arr
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["value_ratio_12m"] = np.where(denominator > 0, value_12m / denominator, np.nan)
+    due = _stamp(renewals["renewal_date"]) - keys["at"]
+    out["days_to_renewal"] = (due.dt.total_seconds() / 86400.0).to_numpy()
+    return pd.DataFrame({name: out[name] for name in FEATURES}, index=renewals.index)
+
+
+__all__ = [
+    "CONTRACT_FEATURES",
+    "EVENT_COLUMNS",
+    "FEATURES",
+    "GROUPS",
+    "IMPACT_LEVEL",
+    "RECOVERY_LEVEL",
+    "RIQ_FEATURES",
+    "SPONSOR_FEATURES",
+    "SUPPORT_FEATURES",
+    "USAGE_FEATURES",
+    "VALUE_FEATURES",
+    "RenewalEvidence",
+    "renewal_events",
+    "renewal_features",
+]
