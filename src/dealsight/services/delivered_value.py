@@ -66,8 +66,17 @@ from dealsight.services.subscriptions import (
     require_account,
     subscription_problem,
 )
+from dealsight.store.audit import AuditEntry
 from dealsight.store.database import transaction
-from dealsight.store.schema import contacts, riq_answers, users, value_evidence
+from dealsight.store.schema import (
+    audit_log,
+    churn_events,
+    contacts,
+    riq_answers,
+    subscriptions,
+    users,
+    value_evidence,
+)
 
 VALUE = "value_evidence"
 RIQ = "riq_answer"
@@ -355,6 +364,29 @@ def _update(
         return _read(conn, scope, kind, record_id)
 
 
+# the account's trail ---------------------------------------------------------------------------------------
+TRAIL_ENTITIES = {"subscription": subscriptions, "churn_event": churn_events, VALUE: _v, RIQ: _r}
+
+
+def account_trail(engine: Engine, scope: Scope, account_id: int, *, limit: int = 50) -> Page[AuditEntry]:
+    """The changes of a visible account and of its subscriptions, churn events, confirmed values and RIQ
+    answers, newest first (the account page's trail)."""
+    log = audit_log
+    mine = [sa.and_(log.c.entity == "account", log.c.entity_id == account_id)]
+    for entity, table in TRAIL_ENTITIES.items():
+        ids = sa.select(table.c.id).where(table.c.account_id == account_id)
+        mine.append(sa.and_(log.c.entity == entity, log.c.entity_id.in_(ids)))
+    where = sa.or_(*mine)
+    with engine.connect() as conn:
+        require_account(conn, scope, account_id)
+        rows = conn.execute(
+            sa.select(log).where(where).order_by(log.c.at.desc(), log.c.id.desc()).limit(limit)
+        )
+        items = tuple(AuditEntry(**row) for row in rows.mappings())
+        total = conn.execute(sa.select(sa.func.count()).select_from(log).where(where)).scalar_one()
+    return Page(items, int(total), limit, 0)
+
+
 # the use cases ---------------------------------------------------------------------------------------------
 def value_of_account(
     engine: Engine, scope: Scope, account_id: int, query: ListQuery | None = None
@@ -419,6 +451,7 @@ __all__ = [
     "VALUE",
     "RiqAnswerRecord",
     "ValueEvidenceRecord",
+    "account_trail",
     "create_riq_answer",
     "create_value_evidence",
     "get_riq_answer",
