@@ -43,6 +43,7 @@ from dealsight.store.surveys import (
     answer_frames,
     contact_account,
     count_surveys,
+    customer_groups,
     insert_respondents,
     insert_survey,
     read_surveys,
@@ -285,6 +286,12 @@ def add_response(
     return stored
 
 
+def survey_groups(engine: Engine, survey_id: int) -> tuple[list[str], list[str]]:
+    """The segments and industries of a survey's customers (for a page's choices)."""
+    with engine.connect() as conn:
+        return customer_groups(conn, survey_id)
+
+
 def survey_names(engine: Engine) -> list[tuple[int, str]]:
     """Every survey's id and name, newest first (for a page's choice of survey)."""
     with engine.connect() as conn:
@@ -310,5 +317,6 @@ __all__ = [
     "list_surveys",
     "may_enter",
     "survey_analysis",
+    "survey_groups",
     "survey_names",
 ]

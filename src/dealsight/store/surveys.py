@@ -331,6 +331,16 @@ def answer_frames(conn: Connection, survey_id: int) -> tuple[pd.DataFrame, pd.Da
     return people, points, ratings
 
 
+def customer_groups(conn: Connection, survey_id: int) -> tuple[list[str], list[str]]:
+    """The segments and the industries of the survey's customers (known ones, sorted)."""
+    r = survey_respondents
+    found: list[list[str]] = []
+    for column in (r.c.segment, r.c.industry):
+        query = sa.select(column).where(r.c.survey_id == survey_id, column.is_not(None)).distinct()
+        found.append(sorted(str(value) for value in conn.execute(query).scalars()))
+    return found[0], found[1]
+
+
 # linking respondents to contacts and accounts --------------------------------------------------------------
 @dataclass(frozen=True)
 class AccountProfile:
@@ -405,6 +415,7 @@ __all__ = [
     "contact_account",
     "contacts_by_email",
     "count_surveys",
+    "customer_groups",
     "insert_respondents",
     "insert_survey",
     "read_surveys",

@@ -5,9 +5,10 @@ Static files (the vendored htmx and Chart.js, the style sheet, the page script) 
 
 Routes (see docs/web.md): ``/`` (to the pipeline), ``/sign-in``, ``/sign-out``, ``/pipeline``,
 ``/pipeline.csv``, ``/analytics`` (pipeline analytics), ``/deals/{id}`` (and its qualification answers),
-``/accounts/{id}``, ``/model`` (the win model and its evaluation), ``/admin`` (users, teams, the audit
-log). Any other path outside the API (``/api``, ``/openapi.json``, ``/docs``, ``/redoc``, ``/health``)
-gets the 404 page; API paths keep the API's own answer. The pages are left out of the OpenAPI schema.
+``/accounts/{id}``, ``/needs`` (needs and competitors), ``/model`` (the win model and its evaluation),
+``/admin`` (users, teams, the audit log). Any other path outside the API (``/api``, ``/openapi.json``,
+``/docs``, ``/redoc``, ``/health``) gets the 404 page; API paths keep the API's own answer. The pages are
+left out of the OpenAPI schema.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dealsight.web import accounts, admin, analytics, deals, forecast, model, pipeline, sign_in
+from dealsight.web import accounts, admin, analytics, deals, forecast, model, pipeline, sign_in, surveys
 from dealsight.web.core import Web, not_found_page
 from dealsight.web.formatting import templates
 from dealsight.web.settings import WebSettings
@@ -55,7 +56,7 @@ def install_pages(app: FastAPI, engine: Engine, settings: WebSettings | None = N
         engine=engine, templates=templates(TEMPLATES), settings=settings or WebSettings()
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (sign_in, pipeline, analytics, forecast, model, deals, accounts, admin):
+    for module in (sign_in, pipeline, analytics, forecast, surveys, model, deals, accounts, admin):
         app.include_router(module.router)
     app.router.default = _not_found(app.router.default)
 
