@@ -236,8 +236,8 @@ def renewal_features(renewals: pd.DataFrame, evidence: RenewalEvidence) -> pd.Da
     tickets = _joined(keys, evidence.tickets, "account_id", "opened_at", ("escalated", "satisfaction"))
     tickets = tickets[tickets["age"] <= 180]
     out["tickets_180d"] = _per_row(n, tickets.groupby("row").size(), 0.0)
-    escalated = tickets["escalated"].fillna(False).astype(bool) if len(tickets) else tickets["escalated"]
-    out["escalations_180d"] = _per_row(n, tickets[escalated].groupby("row").size(), 0.0)
+    escalated = tickets["escalated"].astype(object).where(tickets["escalated"].notna(), False).astype(bool)
+    out["escalations_180d"] = _per_row(n, tickets[escalated.to_numpy()].groupby("row").size(), 0.0)
     rated = tickets.dropna(subset=["satisfaction"])
     out["satisfaction_180d"] = _per_row(n, rated.groupby("row")["satisfaction"].mean())
 
