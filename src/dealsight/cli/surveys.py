@@ -127,11 +127,9 @@ def _grid_table(analysis: NeedsAnalysis) -> Table:
         table.add_column(need, justify="right")
     table.add_column("weighted", justify="right")
     for row in grid.vendors:
-        name = (
-            f"{row.vendor} (us)"
-            if row.is_us
-            else row.vendor + (" (leader)" if row.vendor == grid.leader else "")
-        )
+        name = row.vendor + (" (leader)" if row.vendor == grid.leader else "")
+        if row.is_us and row.vendor.casefold() != "us":
+            name += " (us)"
         score = _n(row.weighted_score, 2) + ("*" if row.partial else "")
         table.add_row(name, *(_n(r) for r in row.ratings), score)
     return table
@@ -140,19 +138,12 @@ def _grid_table(analysis: NeedsAnalysis) -> Table:
 def _gap_table(gap: FunctionGap) -> Table:
     small = ", a small sample" if gap.small_sample else ""
     table = Table(
-        title=f"{gap.function} ({gap.respondents}{small}): believed against customers",
+        title=f"{gap.function} ({gap.respondents}{small}): points they believe customers give each need, "
+        "and the rating of us they believe customers give, against customers'",
         title_justify="left",
     )
-    for column in (
-        "need",
-        "points believed",
-        "customers",
-        "gap (95% interval)",
-        "rating of us believed",
-        "customers",
-        "gap",
-    ):
-        table.add_column(column, justify="left" if column == "need" else "right")
+    for column in ("need", "believed", "customers", "gap (95% interval)", "us: believed", "customers", "gap"):
+        table.add_column(column, justify="left" if column == "need" else "right", no_wrap=column != "need")
     for points, rating in zip(gap.weights, gap.ratings_of_us, strict=True):
         mark = " *" if points.distinguishable else ""
         table.add_row(
