@@ -38,6 +38,14 @@ def _number(value: object) -> Decimal | None:
     return as_number(value)
 
 
+def _given(value: object) -> str:
+    """A value as the client wrote it: ``12``, ``7.5``, ``'lots'``."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        number = as_number(value)
+        return format(number.normalize(), "f") if number is not None else repr(value)
+    return repr(value)
+
+
 def _text(data: Mapping[str, object], name: str, longest: int, problems: list[FieldProblem]) -> str | None:
     value = data.get(name)
     if value is None or value == "":
@@ -65,15 +73,18 @@ def _points(survey: StoredSurvey, given: object, problems: list[FieldProblem]) -
             ok = False
         elif number is None:
             problems.append(
-                FieldProblem(f"points.{known}", f"expected a number from 0 to 100, got {value!r}")
+                FieldProblem(f"points.{known}", f"expected a number from 0 to 100, got {_given(value)}")
             )
             ok = False
         else:
             points[known] = number
     if ok:
         for problem in points_problems(points):
-            field = f"points.{problem.need}" if problem.need else "points"
-            problems.append(FieldProblem(field, f"expected {problem.expected}, got {problem.value}"))
+            if problem.need is None:  # the sum: the expectation says what they add up to
+                problems.append(FieldProblem("points", f"expected {problem.expected}"))
+            else:
+                message = f"expected {problem.expected}, got {problem.value}"
+                problems.append(FieldProblem(f"points.{problem.need}", message))
     return points
 
 
@@ -116,7 +127,7 @@ def _ratings(
             number = _number(value)
             problem = rating_problem(vendor, need, number) if number is not None else None
             if number is None or problem is not None:
-                problems.append(FieldProblem(field, f"expected a rating from 0 to 10, got {value!r}"))
+                problems.append(FieldProblem(field, f"expected a rating from 0 to 10, got {_given(value)}"))
                 continue
             ratings[(vendor, need)] = number
     return ratings
