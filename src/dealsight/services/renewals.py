@@ -35,8 +35,8 @@ from dealsight.analytics.renewal_reasons import renewal_reasons
 from dealsight.analytics.renewal_risk import RENEWED, RenewalModel, arr_at_risk
 from dealsight.domain.access import Scope
 from dealsight.domain.clock import utc_now
-from dealsight.errors import InsufficientDataError
-from dealsight.services.records import account_visible
+from dealsight.errors import FieldProblem, InsufficientDataError
+from dealsight.services.records import ListQuery, account_visible, invalid, normalise_query
 from dealsight.store import schema
 from dealsight.store.renewal_frames import renewal_evidence
 
@@ -263,6 +263,86 @@ def upcoming_renewals(
     return RenewalOutlook(as_of, within_days, tuple(items), info)
 
 
+RENEWAL_SORT = {
+    "arr_at_risk": lambda r: (-r.arr_at_risk, r.renewal_date, r.subscription_id),
+    "renewal_date": lambda r: (r.renewal_date, -r.arr_at_risk, r.subscription_id),
+    "renewal_probability": lambda r: (r.renewal_probability, r.renewal_date, r.subscription_id),
+    "arr": lambda r: (-r.arr, r.renewal_date, r.subscription_id),
+    "account_name": lambda r: (r.account_name.casefold(), r.renewal_date, r.subscription_id),
+}
+"""Orders of :func:`renewal_page`, each fixed for ties (the default, ``arr_at_risk``, largest first)."""
+MAX_WITHIN_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class RenewalQuery(ListQuery):
+    """Filters of :func:`renewal_page`: the window (``within_days`` from ``as_of``, default today), one
+    account, one owner (the account's), a chance of renewal at most ``max_probability``."""
+
+    as_of: date | None = None
+    within_days: int = DEFAULT_WITHIN_DAYS
+    account_id: int | None = None
+    owner_id: int | None = None
+    max_probability: float | None = None
+
+
+@dataclass(frozen=True)
+class RenewalPage:
+    """One page of the upcoming renewals, with the figures of every renewal matching the filters."""
+
+    items: tuple[RenewalRisk, ...]
+    total: int
+    limit: int
+    offset: int
+    as_of: date
+    within_days: int
+    arr: float
+    arr_at_risk: float
+    model: RenewalModelInfo
+
+
+def renewal_page(engine: Engine, scope: Scope, query: RenewalQuery | None = None) -> RenewalPage:
+    """The upcoming renewals the scope sees, filtered, sorted (:data:`RENEWAL_SORT`) and paged. ``as_of``
+    after today is invalid (renewal risk knows only the past), as are ``within_days`` outside 1 to
+    :data:`MAX_WITHIN_DAYS` and an unknown sort."""
+    query = query or RenewalQuery()
+    today = utc_now().date()
+    problems = []
+    if query.as_of is not None and query.as_of > today:
+        problems.append(FieldProblem("as_of", f"must be on or before today ({today})"))
+    if not 1 <= query.within_days <= MAX_WITHIN_DAYS:
+        problems.append(FieldProblem("within_days", f"expected 1 to {MAX_WITHIN_DAYS} days"))
+    sort = query.sort or "arr_at_risk"
+    if sort not in RENEWAL_SORT:
+        problems.append(FieldProblem("sort", f"expected one of {', '.join(RENEWAL_SORT)}"))
+    probability = query.max_probability
+    if probability is not None and not 0 <= probability <= 1:
+        problems.append(FieldProblem("max_probability", "expected a chance between 0 and 1"))
+    if problems:
+        raise invalid(problems)
+    query = replace(normalise_query(replace(query, max_probability=None)), max_probability=probability)
+    outlook = upcoming_renewals(engine, scope, as_of=query.as_of, within_days=query.within_days)
+    chosen = [
+        r
+        for r in outlook.renewals
+        if (query.account_id is None or r.account_id == query.account_id)
+        and (query.owner_id is None or r.owner_id == query.owner_id)
+        and (query.max_probability is None or r.renewal_probability <= query.max_probability)
+    ]
+    chosen.sort(key=RENEWAL_SORT[sort])
+    return RenewalPage(
+        items=tuple(chosen[query.offset : query.offset + query.limit]),
+        total=len(chosen),
+        limit=query.limit,
+        offset=query.offset,
+        as_of=outlook.as_of,
+        within_days=outlook.within_days,
+        arr=float(sum(r.arr for r in chosen)),
+        arr_at_risk=float(sum(r.arr_at_risk for r in chosen)),
+        model=outlook.model,
+    )
+
+
 def evaluate_renewal_model(
     engine: Engine, *, as_of: date | None = None, test_share: float = 0.2, seed: int = 0
 ) -> Evaluation:
@@ -296,9 +376,12 @@ __all__ = [
     "DEFAULT_WITHIN_DAYS",
     "RenewalModelInfo",
     "RenewalOutlook",
+    "RenewalPage",
+    "RenewalQuery",
     "RenewalReason",
     "RenewalRisk",
     "evaluate_renewal_model",
     "fit_renewal_model",
+    "renewal_page",
     "upcoming_renewals",
 ]

@@ -20,7 +20,18 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dealsight.web import accounts, admin, analytics, deals, forecast, model, pipeline, sign_in, surveys
+from dealsight.web import (
+    accounts,
+    admin,
+    analytics,
+    deals,
+    forecast,
+    model,
+    pipeline,
+    renewals,
+    sign_in,
+    surveys,
+)
 from dealsight.web.core import Web, not_found_page
 from dealsight.web.formatting import templates
 from dealsight.web.settings import WebSettings
@@ -56,7 +67,7 @@ def install_pages(app: FastAPI, engine: Engine, settings: WebSettings | None = N
         engine=engine, templates=templates(TEMPLATES), settings=settings or WebSettings()
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (sign_in, pipeline, analytics, forecast, surveys, model, deals, accounts, admin):
+    for module in (sign_in, pipeline, analytics, forecast, renewals, surveys, model, deals, accounts, admin):
         app.include_router(module.router)
     app.router.default = _not_found(app.router.default)
 
