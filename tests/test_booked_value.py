@@ -48,14 +48,17 @@ def subscriptions() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SUB_COLUMNS)
 
 
+VALUE_COLUMNS = ["id", "account_id", "metric", "monetary_value", "currency", "confirmed_on"]
+
+
 def values() -> pd.DataFrame:
     rows = [
-        (1, 10, 5000.0, "USD", date(2024, 5, 1)),
-        (2, 10, 3000.0, "USD", date(2023, 12, 1)),
-        (3, 20, None, "USD", date(2024, 2, 1)),  # an outcome without a monetary value
-        (4, 10, 7000.0, "USD", date(2025, 1, 5)),  # confirmed after the day
+        (1, 10, "Hours saved", 5000.0, "USD", date(2024, 5, 1)),
+        (2, 10, "Close time", 3000.0, "USD", date(2023, 12, 1)),
+        (3, 20, "Tickets", None, "USD", date(2024, 2, 1)),  # an outcome without a monetary value
+        (4, 10, "Uptime", 7000.0, "USD", date(2025, 1, 5)),  # confirmed after the day
     ]
-    return pd.DataFrame(rows, columns=["id", "account_id", "monetary_value", "currency", "confirmed_on"])
+    return pd.DataFrame(rows, columns=VALUE_COLUMNS)
 
 
 def test_booked_and_delivered_worked_out_by_hand() -> None:
@@ -71,6 +74,22 @@ def test_booked_and_delivered_worked_out_by_hand() -> None:
     assert first.ratio_12m == pytest.approx(3000 / 19000)
     assert [q.value_confirmed for q in result.trend] == [0.0, 5000.0, 0.0, 0.0]
     assert [q.arr_booked for q in result.trend] == [19000.0, 19000.0, 13000.0, 13000.0]
+
+
+def test_a_reconfirmed_outcome_counts_once_at_its_latest_value() -> None:
+    again = pd.DataFrame(
+        [
+            (5, 10, " hours  SAVED", 8000.0, "USD", date(2024, 11, 15)),
+            (6, 10, "Hours saved", None, "USD", date(2024, 12, 1)),
+        ],
+        columns=VALUE_COLUMNS,
+    )  # the same metric re-confirmed at 8,000, then once more without a money figure
+    result = booked_vs_delivered(
+        subscriptions(), pd.concat([values(), again]), date(2024, 12, 31), quarters=4
+    )
+    assert (result.value_12m, result.value_all_time) == (8000.0, 11000.0)  # not 5,000 + 8,000
+    assert [q.value_confirmed for q in result.trend] == [0.0, 5000.0, 0.0, 8000.0]
+    assert result.last_confirmed_on == date(2024, 12, 1)  # a confirmation without money still counts here
 
 
 def test_the_running_quarter_ends_on_the_day() -> None:
@@ -122,8 +141,8 @@ def test_what_starts_or_is_confirmed_after_the_day_changes_nothing(
         [
             values(),
             pd.DataFrame(
-                [(100 + i, a, x, "USD", d) for i, (a, x, d) in enumerate(extra_values)],
-                columns=["id", "account_id", "monetary_value", "currency", "confirmed_on"],
+                [(100 + i, a, "Hours saved", x, "USD", d) for i, (a, x, d) in enumerate(extra_values)],
+                columns=VALUE_COLUMNS,
             ),
         ]
     )

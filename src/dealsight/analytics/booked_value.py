@@ -2,9 +2,9 @@
 
 Pure computation on two frames (see :mod:`dealsight.store.customer_value`): subscriptions (``account_id``,
 ``arr``, ``currency``, ``term_start``, ``term_end``, ``auto_renew``, ``is_trial``, ``status``) and
-confirmed values (``account_id``, ``monetary_value``, ``currency``, ``confirmed_on``). Everything is as of
-a day, using only what was true on that day: a subscription counts once it started, a value once it was
-confirmed, so the same numbers can be replayed for any past day.
+confirmed values (``id``, ``account_id``, ``metric``, ``monetary_value``, ``currency``,
+``confirmed_on``). Everything is as of a day, using only what was true on that day: a subscription counts
+once it started, a value once it was confirmed, so the same numbers can be replayed for any past day.
 
 Definitions (docs/customer-value.md, "Booked vs delivered"):
 
@@ -13,7 +13,10 @@ Definitions (docs/customer-value.md, "Booked vs delivered"):
   active and renewing automatically past their term end. A churned subscription without a term end is
   not counted (when it ended is not known).
 - **Value confirmed**: the monetary value of the outcomes confirmed in the 12 months up to the day (after
-  the same day a year before, up to and including the day), and all time up to the day.
+  the same day a year before, up to and including the day), and all time up to the day. An outcome is an
+  account's metric (case and spacing ignored): confirmed again, its latest monetary value replaces the
+  earlier one instead of adding to it (:func:`outcome_values`), so a value re-confirmed every quarter is
+  counted once.
 - **Ratio**: value confirmed in 12 months / ARR booked (``None`` without ARR): 2.0 means the customer
   confirmed twice what they pay a year.
 - **Trend**: per calendar quarter up to the day's quarter, ARR booked at the quarter's end (or on the day,
@@ -91,17 +94,29 @@ def in_force(subscriptions: pd.DataFrame, day: date) -> pd.Series:
     return (start <= when) & ~trial & running
 
 
-def _confirmed(values: pd.DataFrame, after: date | None, until: date) -> pd.Series:
-    """Which values were confirmed after ``after`` (none: from the start) up to and including ``until``."""
+def outcome_values(values: pd.DataFrame, after: date | None, until: date) -> pd.DataFrame:
+    """The value of each outcome confirmed after ``after`` (none: from the start) up to and including
+    ``until``: per account and metric (case and spacing ignored), the latest confirmation that gave a
+    monetary value. A re-confirmed outcome updates its value, it does not add to it."""
+    if not len(values):
+        return values.assign(outcome=pd.Series(dtype=str))
     day = _days(values["confirmed_on"])
-    chosen = day <= pd.Timestamp(until)
+    chosen = (day <= pd.Timestamp(until)) & values["monetary_value"].notna()
     if after is not None:
         chosen &= day > pd.Timestamp(after)
-    return chosen
+    picked = values[chosen]
+    outcome = picked["metric"].astype(str).str.casefold().str.split().str.join(" ")
+    picked = picked.assign(outcome=outcome.to_numpy(), day=day[chosen].to_numpy())
+    latest = picked.sort_values(["day", "id"]).drop_duplicates(["account_id", "outcome"], keep="last")
+    return latest.drop(columns="day")
 
 
-def _money(frame: pd.DataFrame, mask: pd.Series, column: str) -> float:
-    return float(frame.loc[mask, column].fillna(0.0).sum()) if len(frame) else 0.0
+def _total(values: pd.DataFrame) -> float:
+    return float(values["monetary_value"].sum()) if len(values) else 0.0
+
+
+def _by_account(values: pd.DataFrame) -> pd.Series:
+    return values.groupby("account_id")["monetary_value"].sum() if len(values) else pd.Series(dtype=float)
 
 
 def _ratio(value: float, arr: float) -> float | None:
@@ -114,16 +129,17 @@ def quarter_of(day: date) -> tuple[date, date]:
     return first, add_months(first, 3) - timedelta(days=1)
 
 
+def _arr(subscriptions: pd.DataFrame, day: date) -> pd.DataFrame:
+    return subscriptions[in_force(subscriptions, day)] if len(subscriptions) else subscriptions
+
+
 def by_account(subscriptions: pd.DataFrame, values: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """One row per account with a subscription or a value: :data:`BY_ACCOUNT_COLUMNS`, largest ARR first."""
-    live = subscriptions[in_force(subscriptions, as_of)] if len(subscriptions) else subscriptions
+    live = _arr(subscriptions, as_of)
     arr = live.groupby("account_id")["arr"].sum() if len(live) else pd.Series(dtype=float)
-    known = values[_confirmed(values, None, as_of)] if len(values) else values
-    recent = known[_confirmed(known, add_months(as_of, -12), as_of)] if len(known) else known
-    total = known.groupby("account_id")["monetary_value"].sum() if len(known) else pd.Series(dtype=float)
-    last_year = (
-        recent.groupby("account_id")["monetary_value"].sum() if len(recent) else pd.Series(dtype=float)
-    )
+    last_year = _by_account(outcome_values(values, add_months(as_of, -12), as_of))
+    total = _by_account(outcome_values(values, None, as_of))
+    known = values[_days(values["confirmed_on"]) <= pd.Timestamp(as_of)] if len(values) else values
     latest = _days(known["confirmed_on"]).groupby(known["account_id"]).max() if len(known) else pd.Series()
     ids = sorted(set(subscriptions["account_id"]) | set(values["account_id"]))
     frame = pd.DataFrame({"account_id": ids})
@@ -138,11 +154,10 @@ def by_account(subscriptions: pd.DataFrame, values: pd.DataFrame, as_of: date) -
 
 
 def _quarter(subscriptions: pd.DataFrame, values: pd.DataFrame, start: date, end: date) -> QuarterValue:
-    arr = _money(subscriptions, in_force(subscriptions, end), "arr") if len(subscriptions) else 0.0
-    before = start - timedelta(days=1)
-    in_quarter = _money(values, _confirmed(values, before, end), "monetary_value") if len(values) else 0.0
-    year = _confirmed(values, add_months(end, -12), end) if len(values) else None
-    last_year = _money(values, year, "monetary_value") if year is not None else 0.0
+    live = _arr(subscriptions, end)
+    arr = float(live["arr"].sum()) if len(live) else 0.0
+    in_quarter = _total(outcome_values(values, start - timedelta(days=1), end))
+    last_year = _total(outcome_values(values, add_months(end, -12), end))
     label = f"{start.year}-Q{(start.month - 1) // 3 + 1}"
     return QuarterValue(label, start, end, arr, in_quarter, last_year, _ratio(last_year, arr))
 
@@ -186,5 +201,6 @@ __all__ = [
     "booked_vs_delivered",
     "by_account",
     "in_force",
+    "outcome_values",
     "quarter_of",
 ]

@@ -13,6 +13,7 @@ import typer
 from dealsight import __version__
 from dealsight.cli import (
     accounts,
+    customer_value,
     db,
     demo,
     evaluate,
@@ -57,6 +58,7 @@ app.command("win-loss")(velocity.win_loss_command)
 app.command("pipeline-changes")(velocity.changes_command)
 app.command("forecast")(forecasts.forecast_command)
 app.command("backtest")(forecasts.backtest_command)
+app.command("value")(customer_value.value_command)
 imports.app.command("survey")(surveys.import_survey_command)
 app.command("needs")(surveys.needs_command)
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from dealsight.analytics.booked_value import DEFAULT_QUARTERS, BookedValue, booked_vs_delivered, by_account
 from dealsight.domain.access import Scope
 from dealsight.domain.clock import utc_now
+from dealsight.services.accounts import resolve_account
 from dealsight.services.records import account_visible
 from dealsight.services.subscriptions import require_account
 from dealsight.store.customer_value import subscription_frame, value_frame
@@ -66,6 +67,14 @@ def account_booked_value(
         require_account(conn, scope, account_id)
         subscriptions, values = subscription_frame(conn, selected), value_frame(conn, selected)
     return booked_vs_delivered(subscriptions, values, as_of or utc_now().date(), quarters=quarters)
+
+
+def named_account(engine: Engine, ref: str) -> tuple[int, str]:
+    """The id and name of the account ``ref`` names (id, external id or name; see
+    :func:`dealsight.services.accounts.resolve_account`), for entry points without a scope (the CLI)."""
+    with engine.connect() as conn:
+        row = resolve_account(conn, ref)
+    return int(row.id), str(row.name)
 
 
 def _least_value_first(frame: pd.DataFrame) -> pd.DataFrame:
@@ -117,4 +126,10 @@ def portfolio_booked_value(
     return PortfolioValue(summary, rows, len(ranked))
 
 
-__all__ = ["AccountValue", "PortfolioValue", "account_booked_value", "portfolio_booked_value"]
+__all__ = [
+    "AccountValue",
+    "PortfolioValue",
+    "account_booked_value",
+    "named_account",
+    "portfolio_booked_value",
+]

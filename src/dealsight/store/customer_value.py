@@ -21,7 +21,15 @@ SUBSCRIPTION_COLUMNS = (
     "id", "account_id", "arr", "mrr", "currency", "term_start", "term_end", "billing_frequency",
     "auto_renew", "renewal_date", "is_trial", "status",
 )  # fmt: skip
-VALUE_COLUMNS = ("id", "account_id", "monetary_value", "currency", "confirmed_on", "confirmer_level")
+VALUE_COLUMNS = (
+    "id",
+    "account_id",
+    "metric",
+    "monetary_value",
+    "currency",
+    "confirmed_on",
+    "confirmer_level",
+)
 CUSTOMER_VALUE_TABLES = (
     schema.subscriptions,
     schema.churn_events,
