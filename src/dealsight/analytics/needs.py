@@ -279,10 +279,16 @@ def _notes(analysis_customers: int, gaps: Sequence[FunctionGap], competitors: in
 
 
 def analyse_needs(
-    answers: SurveyAnswers, *, by: str = "segment", resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+    answers: SurveyAnswers,
+    *,
+    by: str = "segment",
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    label: str = ALL_CUSTOMERS,
 ) -> NeedsAnalysis:
     """The needs analysis of ``answers`` (module docstring), the weighted needs broken down ``by``
-    ``segment`` or ``industry``; no customer is an :class:`InsufficientDataError`."""
+    ``segment`` or ``industry``, the customers called ``label``; no customer is an
+    :class:`InsufficientDataError`."""
     if by not in BREAKDOWNS:
         raise ValueError(f"by must be one of {BREAKDOWNS}, not {by!r}")
     customer_rows = answers.is_customer
@@ -308,7 +314,7 @@ def analyse_needs(
         answers.respondents - count,
         resamples,
         seed,
-        _weights(answers.needs, "all", ALL_CUSTOMERS, customers),
+        _weights(answers.needs, "all", label, customers),
         breakdown(answers, by, resamples, seed),
         grid,
         gaps,

@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from dealsight.analytics.needs import BREAKDOWNS, NeedsAnalysis, analyse_needs, customers_in
+from dealsight.analytics.needs import ALL_CUSTOMERS, BREAKDOWNS, NeedsAnalysis, analyse_needs, customers_in
 from dealsight.analytics.survey_answers import DEFAULT_RESAMPLES, answers_from_frames
 from dealsight.domain.access import Principal
 from dealsight.domain.clock import utc_now
@@ -152,7 +152,9 @@ def survey_analysis(
         people, points, ratings = answer_frames(conn, survey_id)
     answers = answers_from_frames(survey.needs, survey.vendors, survey.us, people, points, ratings)
     selected = customers_in(answers, segment=segment or None, industry=industry or None)
-    analysis = analyse_needs(selected, by=by, resamples=resamples, seed=seed)
+    chosen = [f"{name} {value}" for name, value in (("segment", segment), ("industry", industry)) if value]
+    label = "customers of " + " and ".join(chosen) if chosen else ALL_CUSTOMERS
+    analysis = analyse_needs(selected, by=by, resamples=resamples, seed=seed, label=label)
     return SurveyAnalysis(survey, segment or None, industry or None, by, analysis)
 
 
