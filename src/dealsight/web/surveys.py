@@ -214,6 +214,28 @@ def _field_ids(survey: StoredSurvey) -> dict[str, str]:
     return ids
 
 
+def _form_again(
+    request: Request,
+    visitor: Visitor,
+    error: ValidationError | ConflictError,
+    filters: Filters,
+    form: tuple[str, str, Mapping[str, str]],
+    ids: Mapping[str, str],
+) -> Response:
+    """The page again with a refused form: ``form`` is (errors key, values key, the posted values); each
+    problem is shown by its field (``ids`` maps the service's field names to the form's), a conflict or a
+    problem of no field above the form (422; a conflict 409)."""
+    errors_key, values_key, values = form
+    context = _context(request, visitor, filters)
+    if isinstance(error, ValidationError) and error.problems:
+        context[errors_key] = {ids.get(p.field, p.field): p.message for p in error.problems}
+    else:
+        context[errors_key] = {"form": error.message}
+    context[values_key] = values
+    status = 409 if isinstance(error, ConflictError) else 422
+    return render(request, "needs.html", context, status_code=status)
+
+
 @router.post("/needs/{survey_id}/responses")
 def save_response(
     survey_id: int,
@@ -227,15 +249,8 @@ def save_response(
     try:
         add_response(engine, visitor.principal, survey_id, _answers(survey, form), via="web")
     except (ValidationError, ConflictError) as error:
-        context = _context(request, visitor, Filters(survey_id))
-        ids = _field_ids(survey)
-        if isinstance(error, ValidationError) and error.problems:
-            context["errors"] = {ids.get(p.field, p.field): p.message for p in error.problems}
-        else:
-            context["errors"] = {"form": error.message}
-        context["form"] = form
-        return render(
-            request, "needs.html", context, status_code=409 if isinstance(error, ConflictError) else 422
+        return _form_again(
+            request, visitor, error, Filters(survey_id), ("errors", "form", form), _field_ids(survey)
         )
     return redirect(Filters(survey_id).url(saved="response") + "#enter")
 
@@ -263,15 +278,7 @@ def save_survey(
     try:
         survey = create_survey(engine, visitor.principal, data, via="web")
     except (ValidationError, ConflictError) as error:
-        context = _context(request, visitor, Filters())
-        if isinstance(error, ValidationError) and error.problems:
-            context["survey_errors"] = {p.field: p.message for p in error.problems}
-        else:
-            context["survey_errors"] = {"form": error.message}
-        context["survey_form"] = form
-        return render(
-            request, "needs.html", context, status_code=409 if isinstance(error, ConflictError) else 422
-        )
+        return _form_again(request, visitor, error, Filters(), ("survey_errors", "survey_form", form), {})
     return redirect(Filters(survey.id).url(saved="survey") + "#enter")
 
 
