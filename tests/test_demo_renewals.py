@@ -112,7 +112,7 @@ def test_hidden_value_decides_renewal_not_usage(org: Organisation) -> None:
     heavy_without_value = renewed[heavy & no_value].mean()
     modest_with_executive_value = renewed[~heavy & executive_value].mean()
     assert (heavy & no_value).sum() >= 30 and (~heavy & executive_value).sum() >= 30
-    assert modest_with_executive_value > heavy_without_value + 0.15  # 0.90 against 0.66 (seed 7)
+    assert modest_with_executive_value > heavy_without_value + 0.15  # 0.90 against 0.64 (seed 7)
     # usage alone splits renewals far less than value does
     assert abs(renewed[heavy].mean() - renewed[~heavy].mean()) < 0.1
 

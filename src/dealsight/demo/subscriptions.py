@@ -238,32 +238,35 @@ class CustomerSimulator:
 
     # what happens during a term -------------------------------------------------------------------------
     def _tickets(self, account: _Account, start: date, end: date) -> int:
-        """Support tickets of the account in [start, end]; returns how many were escalated."""
-        months = max((end - start).days, 0) / 30.44
-        escalated = 0
-        midnight = datetime.combine(self.today, time())
-        for _ in range(self._poisson(account.ticket_rate * months)):
-            opened = datetime.combine(self._day_in(start, end + timedelta(days=1)), time(9)) + timedelta(
-                minutes=int(self.rng.integers(0, 540))
-            )
-            hours = float(self.rng.lognormal(2.5, 1.0))
-            closed = opened + timedelta(hours=hours)
-            is_escalated = self._chance(0.1)
-            escalated += is_escalated
-            priority = ("low", "medium", "high", "urgent")[int(self.rng.choice(4, p=[0.3, 0.45, 0.2, 0.05]))]
+        """Support tickets of the account in [start, end] (drawn together); returns how many escalated."""
+        n = self._poisson(account.ticket_rate * max((end - start).days, 0) / 30.44)
+        if not n:
+            return 0
+        rng, midnight = self.rng, datetime.combine(self.today, time())
+        days = rng.integers(0, max((end - start).days + 1, 1), n).tolist()
+        minutes = rng.integers(9 * 60, 18 * 60, n).tolist()
+        hours = rng.lognormal(2.5, 1.0, n).tolist()
+        escalated = (rng.random(n) < 0.1).tolist()
+        priorities = rng.choice(4, size=n, p=[0.3, 0.45, 0.2, 0.05]).tolist()
+        responses = rng.integers(5, 600, n).tolist()
+        ratings = np.where(rng.random(n) < 0.7, rng.choice(5, size=n, p=[0.08, 0.12, 0.25, 0.3, 0.25]) + 1, 0)
+        for day, minute, hour, up, priority, response, rating in zip(
+            days, minutes, hours, escalated, priorities, responses, ratings.tolist(), strict=True
+        ):
+            opened = datetime.combine(start + timedelta(days=day), time()) + timedelta(minutes=minute)
+            closed = opened + timedelta(hours=hour)
             self.out.support_tickets.append(
                 {
                     "id": len(self.out.support_tickets) + 1, "external_id": None,
                     "account_id": account.info.id, "opened_at": opened,
                     "closed_at": closed if closed < midnight else None,
-                    "priority": priority, "first_response_minutes": int(self.rng.integers(5, 600)),
-                    "resolution_hours": round(hours, 1) if closed < midnight else None,
-                    "satisfaction": int(self.rng.choice(5, p=[0.08, 0.12, 0.25, 0.3, 0.25])) + 1
-                    if self._chance(0.7) else None,
-                    "escalated": is_escalated,
+                    "priority": ("low", "medium", "high", "urgent")[priority],
+                    "first_response_minutes": response,
+                    "resolution_hours": round(hour, 1) if closed < midnight else None,
+                    "satisfaction": rating or None, "escalated": up,
                 }
             )  # fmt: skip
-        return escalated
+        return sum(escalated)
 
     def _evidence(
         self, account: _Account, row: Row, value: float, start: date, end: date, renews: bool
@@ -324,19 +327,26 @@ class CustomerSimulator:
         features = FEATURES[: 2 + int(self.rng.integers(0, 3))]
         fades = not renews and self._chance(0.4)
         term_end = row["term_end"] or add_months(start, 12)
+        months = []
         month = date(start.year, start.month, 1)
         while month <= end:
-            rate = 40.0 * account.adoption * (0.8 if fades and (term_end - month).days < 92 else 1.0)
-            for feature in features:
-                count = self._poisson(rate)
-                if count:
-                    self.out.feature_usage.append(
-                        {"id": len(self.out.feature_usage) + 1, "external_id": None,
-                         "subscription_id": row["id"], "account_id": account.info.id,
-                         "used_on": max(month, start), "feature": feature, "usage_count": count,
-                         "duration_seconds": None, "error_count": None, "is_beta": None}
-                    )  # fmt: skip
+            months.append(month)
             month = add_months(month, 1)
+        if not months:
+            return
+        rates = [
+            40.0 * account.adoption * (0.8 if fades and (term_end - m).days < 92 else 1.0) for m in months
+        ]
+        counts = self.rng.poisson(np.repeat(rates, len(features)).reshape(len(months), len(features)))
+        usage = self.out.feature_usage
+        for month, row_counts in zip(months, counts.tolist(), strict=True):
+            for feature, count in zip(features, row_counts, strict=True):
+                if count:
+                    usage.append(
+                        {"id": len(usage) + 1, "external_id": None, "subscription_id": row["id"],
+                         "account_id": account.info.id, "used_on": max(month, start), "feature": feature,
+                         "usage_count": count, "duration_seconds": None, "error_count": None, "is_beta": None}
+                    )  # fmt: skip
 
     def _churn(self, row: Row, value: float, end: date) -> None:
         row["status"] = "churned"
