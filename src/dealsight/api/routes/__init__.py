@@ -15,6 +15,7 @@ from dealsight.api.routes import (
     opportunities,
     people,
     quotas,
+    subscriptions,
     tokens,
 )
 from dealsight.api.routing import API_V1
@@ -26,6 +27,8 @@ ROUTERS = (
     forecasts.router,
     accounts.router,
     contacts.router,
+    subscriptions.router,
+    subscriptions.value_router,
     activities.router,
     people.me_router,
     people.users_router,
@@ -63,6 +66,15 @@ TAGS = [
         "description": "Customers and prospects, with the deals and contacts the caller can see.",
     },
     {"name": "contacts", "description": "People at accounts: their role, influence and stance toward us."},
+    {
+        "name": "subscriptions",
+        "description": "Customers' contracts (plan, seats, ARR, MRR, term, renewal) and their churn events.",
+    },
+    {
+        "name": "value",
+        "description": "Delivered value: outcomes customers confirmed, their answers to the RIQ (what "
+        "turning the service off would do to them), and ARR booked beside value confirmed.",
+    },
     {"name": "activities", "description": "Calls, e-mails, meetings, demos and notes on deals and accounts."},
     {"name": "me", "description": "The caller: who they are and what their role lets them do."},
     {"name": "users", "description": "Users and their roles and reporting lines (admins only)."},
