@@ -9,6 +9,11 @@ explained in plain words with next actions, and the ARR at risk.
   on the signals whose direction is known (:data:`DIRECTION`: more recent confirmed value, a stronger RIQ
   answer, more executive contact, rising usage never lower the chance). The constraints keep a small
   history from learning that confirmed value hurts, and make every explanation point the right way.
+* **Calibrated by cross-fitting**, renewals of one subscription kept together, even when the renewals'
+  decision days are given: histories of renewals are short (a few hundred a year), and calibrating on the
+  newest fifth alone was noisier. On the demo (time-ordered test on the newest 20%): Brier 0.119 against
+  0.135 and ECE 0.037 against 0.071; on another seed 0.133 against 0.136, ECE 0.035 against 0.050.
+  ``calibrate_in_time=True`` restores the win model's way.
 * **A scorecard otherwise.** With less history the model says so (``method_ == "scorecard"``) and uses
   :class:`RenewalScorecard`: hand-set log-odds in the order of weight of the glossary (delivered value,
   then the RIQ, then executive engagement, then usage and support as weak signals), shifted so that its
@@ -122,6 +127,7 @@ class RenewalModel(BaseEstimator):  # type: ignore[misc]
         learning_rate: float = 0.1,
         num_leaves: int = 15,
         min_child_samples: int = 40,
+        calibrate_in_time: bool = False,
         random_state: int | None = 0,
     ) -> None:
         self.positive = positive
@@ -131,6 +137,7 @@ class RenewalModel(BaseEstimator):  # type: ignore[misc]
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
+        self.calibrate_in_time = calibrate_in_time
         self.random_state = random_state
 
     def fit(self, X: pd.DataFrame, y: Any, *, time: Any = None, groups: Any = None) -> RenewalModel:
@@ -154,7 +161,7 @@ class RenewalModel(BaseEstimator):  # type: ignore[misc]
                 min_child_samples=self.min_child_samples,
                 booster_params={"monotone_constraints": constraints} if any(constraints) else None,
                 random_state=self.random_state,
-            ).fit(X, y, time=time, groups=groups)
+            ).fit(X, y, time=time if self.calibrate_in_time else None, groups=groups)
             self.method_ = "learned"
             self.note_ = f"learnt from {len(labels):,} looks at decided renewals ({renewed:,} renewed)"
         self.classes_ = self.estimator_.classes_

@@ -146,7 +146,7 @@ def evaluate_command(
         highlight=False,
     )
     out.print(evaluation.split, highlight=False)
-    show_scores(evaluation, "renewal rate")
+    show_scores(evaluation, "renewal rate", "renewal snapshots")
 
 
 __all__ = ["app"]
