@@ -16,6 +16,7 @@ from dealsight.api.routes import (
     people,
     quotas,
     subscriptions,
+    surveys,
     tokens,
 )
 from dealsight.api.routing import API_V1
@@ -34,6 +35,7 @@ ROUTERS = (
     people.users_router,
     people.teams_router,
     quotas.router,
+    surveys.router,
     tokens.router,
     audit.router,
 )
@@ -82,6 +84,12 @@ TAGS = [
     {
         "name": "quotas",
         "description": "Reps' and teams' targets per period: read within the caller's view, set by admins.",
+    },
+    {
+        "name": "surveys",
+        "description": "Needs surveys: customers' 100 points across the needs and 0-10 ratings of us and "
+        "competitors, set against internal functions' beliefs; read by every role, entered by admins and "
+        "managers.",
     },
     {"name": "tokens", "description": "The caller's personal API tokens."},
     {"name": "audit", "description": "Who changed what, when and from where (the whole log: admins only)."},
