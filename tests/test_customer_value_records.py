@@ -225,7 +225,9 @@ def test_value_evidence_takes_the_confirmers_level(fresh: Engine) -> None:
     assert (changed.confirmed_by_id, changed.confirmer_level) == (staff["id"], ContactLevel.STAFF)
     assert audit(fresh, "value_evidence", value.id)["confirmer_level"] == ("executive", "staff")
     assert get_value_evidence(fresh, who.executive_scope, value.id).metric == "Days to close the books"
-    assert [v.id for v in value_of_account(fresh, who.rep_scope, account_id).items] == [value.id]
+    assert value.id in [
+        v.id for v in value_of_account(fresh, who.rep_scope, account_id, ListQuery(limit=500)).items
+    ]
 
 
 def test_bad_value_evidence_is_refused(fresh: Engine) -> None:
