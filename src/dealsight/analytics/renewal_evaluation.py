@@ -6,8 +6,8 @@
   evaluate_methods` needs.
 * :class:`OnColumns`: any method restricted to some feature columns, e.g. the **usage-only** model (the
   renewal model on usage signals alone: what a login-based health score knows).
-* :func:`renewal_snapshots`: each decided renewal looked at :data:`LEADS` days before it was decided, its
-  features as of that moment only (so a renewal's snapshots hold nothing known later), labelled with how
+* :func:`renewal_snapshots`: each decided renewal looked at :data:`LEADS` days before its renewal date
+  (never on or after the day it was decided), its features as of that moment only (so a renewal's snapshots hold nothing known later), labelled with how
   it ended; what the renewal model learns from and is evaluated on.
 * :func:`renewal_methods`: the methods compared on a team's history.
 """
@@ -38,8 +38,9 @@ from dealsight.analytics.renewal_features import (
 from dealsight.analytics.renewal_risk import NOT_RENEWED, RENEWED, RenewalModel
 from dealsight.analytics.tabular import Outcomes
 
-LEADS = (30, 90, 180)
-"""Days before a renewal's decision at which it is looked at (a renewal is worked on for months)."""
+LEADS = (30, 90, 180, 270)
+"""Days before a renewal's date at which it is looked at (a renewal is worked on for months; 270 days
+teaches the model what a young subscription looks like, a year ahead of its first renewal)."""
 
 
 class LogisticRegressionBaseline(BaseEstimator):  # type: ignore[misc]
@@ -109,14 +110,20 @@ def renewal_snapshots(
     events: pd.DataFrame, evidence: RenewalEvidence, *, leads: Sequence[int] = LEADS
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The decided renewals of ``events`` (:func:`~dealsight.analytics.renewal_features.renewal_events`),
-    each looked at ``leads`` days before it was decided: the snapshot rows (``subscription_id``,
+    each looked at ``leads`` days before its renewal date: the snapshot rows (``subscription_id``,
     ``account_id``, ``renewal_date``, ``decided_on``, ``at``, ``arr``, ``outcome``: ``renewed`` or
-    ``not_renewed``) and their features. A snapshot before the subscription started is left out."""
+    ``not_renewed``) and their features. A look on or after the day the renewal was decided (a customer's
+    notice before the renewal date) or before the subscription started is left out.
+
+    Looks are counted from the renewal date, not from the decision: a look counted from an early notice
+    would sit further from its renewal date than a renewed one's, and the model would learn that a distant
+    renewal date means churn (it did, on the demo, before this rule)."""
     decided = events[events["renewed"].notna()]
     starts = evidence.subscriptions.set_index("id")["term_start"] if len(evidence.subscriptions) else None
     parts = []
     for lead in leads:
-        part = decided.assign(at=pd.to_datetime(decided["decided_on"]) - pd.Timedelta(days=lead))
+        part = decided.assign(at=pd.to_datetime(decided["renewal_date"]) - pd.Timedelta(days=lead))
+        part = part[part["at"] < pd.to_datetime(part["decided_on"])]
         if starts is not None:
             began = pd.to_datetime(part["subscription_id"].map(starts))
             part = part[~(part["at"] < began)]

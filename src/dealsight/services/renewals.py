@@ -110,10 +110,11 @@ class RenewalOutlook:
         return float(sum(r.arr_at_risk for r in self.renewals))
 
 
-def _visible_accounts(scope: Scope) -> sa.Select[Any] | None:
+def visible_accounts(conn: Connection, scope: Scope) -> set[int] | None:
+    """The ids of the accounts the scope sees (None: every account)."""
     if scope.sees_all:
         return None
-    return sa.select(schema.accounts.c.id).where(account_visible(scope))
+    return set(conn.execute(sa.select(schema.accounts.c.id).where(account_visible(scope))).scalars())
 
 
 def _fingerprint(conn: Connection) -> tuple[Any, ...]:
@@ -208,8 +209,7 @@ def upcoming_renewals(
         evidence = renewal_evidence(conn)
         events = renewal_events(evidence.subscriptions, evidence.churn_events, as_of)
         model = _model(engine, conn, events, evidence, as_of)
-        visible = _visible_accounts(scope)
-        allowed = None if visible is None else {row[0] for row in conn.execute(visible)}
+        allowed = visible_accounts(conn, scope)
         due = pd.to_datetime(events["renewal_date"])
         upcoming = events[
             events["renewed"].isna()
@@ -384,4 +384,5 @@ __all__ = [
     "fit_renewal_model",
     "renewal_page",
     "upcoming_renewals",
+    "visible_accounts",
 ]

@@ -95,8 +95,14 @@ def ticket_frame(conn: sa.Connection, accounts: sa.Select[Any] | None = None) ->
 
 def renewal_evidence(conn: sa.Connection, accounts: sa.Select[Any] | None = None) -> RenewalEvidence:
     """Everything renewal risk reads, for the accounts selected (``None``: every account)."""
+    subscriptions = subscription_frame(conn, accounts)
+    s = schema.subscriptions
+    products = dict(
+        conn.execute(_within(sa.select(s.c.id, s.c.product), s.c.account_id, accounts)).tuples().all()
+    )
+    subscriptions["product"] = subscriptions["id"].map(products)
     return RenewalEvidence(
-        subscriptions=subscription_frame(conn, accounts),
+        subscriptions=subscriptions,
         churn_events=churn_event_frame(conn, accounts),
         values=value_frame(conn, accounts),
         riq_answers=riq_frame(conn, accounts),
