@@ -7,8 +7,9 @@
 * :class:`OnColumns`: any method restricted to some feature columns, e.g. the **usage-only** model (the
   renewal model on usage signals alone: what a login-based health score knows).
 * :func:`renewal_snapshots`: each decided renewal looked at :data:`LEADS` days before its renewal date
-  (never on or after the day it was decided), its features as of that moment only (so a renewal's snapshots hold nothing known later), labelled with how
-  it ended; what the renewal model learns from and is evaluated on.
+  (never on or after the day it was decided), its features as of that moment only (so a renewal's
+  snapshots hold nothing known later), labelled with how it ended; what the renewal model learns from and
+  is evaluated on.
 * :func:`renewal_methods`: the methods compared on a team's history.
 """
 
