@@ -15,6 +15,7 @@ from dealsight.api.routes import (
     opportunities,
     people,
     quotas,
+    renewals,
     subscriptions,
     surveys,
     tokens,
@@ -35,6 +36,7 @@ ROUTERS = (
     people.users_router,
     people.teams_router,
     quotas.router,
+    renewals.router,
     surveys.router,
     tokens.router,
     audit.router,
@@ -90,6 +92,12 @@ TAGS = [
         "description": "Needs surveys: customers' 100 points across the needs and 0-10 ratings of us and "
         "competitors, set against internal functions' beliefs; read by every role, entered by admins and "
         "managers.",
+    },
+    {
+        "name": "renewals",
+        "description": "Upcoming renewals the caller can see, with their chance of renewal, ARR at risk, the "
+        "reasons in the order of weight (delivered value, the RIQ, executive contact, usage, support) and "
+        "next actions.",
     },
     {"name": "tokens", "description": "The caller's personal API tokens."},
     {"name": "audit", "description": "Who changed what, when and from where (the whole log: admins only)."},
