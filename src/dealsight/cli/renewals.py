@@ -14,12 +14,14 @@ from dataclasses import asdict
 import typer
 from rich.table import Table
 
+from dealsight.analytics.forecast_simulation import Range
 from dealsight.cli.console import DatabaseOption, err, open_store, out
 from dealsight.cli.evaluate import show_scores
 from dealsight.cli.velocity import JsonOption, parse_day
 from dealsight.domain.access import Scope
 from dealsight.errors import FieldProblem, ValidationError
 from dealsight.services.pipeline_analytics import parse_window
+from dealsight.services.renewal_forecasts import MAX_QUARTERS, renewal_backtest, renewal_forecast
 from dealsight.services.renewals import RenewalOutlook, evaluate_renewal_model, upcoming_renewals
 
 EVERYONE = Scope(owner_ids=None, can_write=False)
@@ -147,6 +149,83 @@ def evaluate_command(
     )
     out.print(evaluation.split, highlight=False)
     show_scores(evaluation, "renewal rate", "renewal snapshots")
+
+
+def _range(r: Range | None) -> str:
+    return "-" if r is None else f"{_money(r.p10)} / {_money(r.p50)} / {_money(r.p90)}"
+
+
+@app.command("forecast")
+def forecast_command(
+    quarters: int = typer.Option(
+        4, "--quarters", min=1, max=MAX_QUARTERS, help="Quarters from the current one."
+    ),
+    as_of: str | None = typer.Option(None, "--as-of", help="As of this day (YYYY-MM-DD; default today)."),
+    as_json: bool = JsonOption,
+    database: str | None = DatabaseOption,
+) -> None:
+    """Renewed and expansion ARR of the coming quarters as ranges (P10 / P50 / P90)."""
+    engine = open_store(database)
+    with err.status("renewal forecast ..."):
+        report = renewal_forecast(engine, EVERYONE, as_of=parse_day(as_of, "--as-of"), quarters=quarters)
+    if as_json:
+        print(json.dumps(asdict(report), default=str))
+        return
+    table = Table(title=f"Renewals by quarter as of {report.as_of} (P10 / P50 / P90)", title_justify="left")
+    for name in ("quarter", "renewals", "ARR due", "renewed ARR", "expected churn", "expansion ARR"):
+        table.add_column(name, justify="left" if name == "quarter" else "right")
+    for q in report.quarters:
+        table.add_row(q.quarter, f"{q.renewals:,}", _money(q.arr_due), _range(q.renewed_arr),
+                      _money(q.churned_arr_expected), _range(q.expansion_arr))  # fmt: skip
+    out.print(table)
+    e = report.expansion
+    learnt = (
+        ""
+        if e is None
+        else f"{e.renewals:,} renewals: {e.rate:.0%} grew, by {e.uplift:.0%} of the ARR on average"
+    )
+    out.print(
+        "expansion: left out (too few renewals decided to learn it)"
+        if e is None
+        else f"expansion from {learnt}",
+        highlight=False,
+        style="dim",
+    )
+
+
+@app.command("backtest")
+def backtest_command(
+    first: str | None = typer.Option(
+        None, "--from", help="First quarter's day (default: a year of history)."
+    ),
+    last: str | None = typer.Option(None, "--to", help="Last day (default today)."),
+    as_json: bool = JsonOption,
+    database: str | None = DatabaseOption,
+) -> None:
+    """Each past quarter's renewed ARR forecast on its first day against what renewed in it."""
+    engine = open_store(database)
+    with err.status("renewal backtest ..."):
+        report = renewal_backtest(engine, first=parse_day(first, "--from"), last=parse_day(last, "--to"))
+    if as_json:
+        print(json.dumps(asdict(report), default=str))
+        return
+    table = Table(
+        title="Renewed ARR forecast on each quarter's first day, against what renewed", title_justify="left"
+    )
+    for name in ("quarter", "renewals", "P10 / P50 / P90", "renewed", "P50 error", "in P10-P90"):
+        table.add_column(name, justify="left" if name == "quarter" else "right")
+    for q in report.quarters:
+        error = "-" if q.error is None else f"{q.error:+.1%}"
+        covered = "yes" if q.covered else "no"
+        table.add_row(
+            q.quarter, f"{q.renewals:,}", _range(q.renewed_arr), _money(q.actual_renewed_arr), error, covered
+        )
+    out.print(table)
+    if report.coverage is not None:
+        mae = "-" if report.mean_absolute_error is None else f"{report.mean_absolute_error:.1%}"
+        out.print(
+            f"P10-P90 held the outcome in {report.coverage:.0%} of quarters; mean absolute P50 error {mae}"
+        )
 
 
 __all__ = ["app"]

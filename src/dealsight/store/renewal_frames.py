@@ -97,9 +97,8 @@ def renewal_evidence(conn: sa.Connection, accounts: sa.Select[Any] | None = None
     """Everything renewal risk reads, for the accounts selected (``None``: every account)."""
     subscriptions = subscription_frame(conn, accounts)
     s = schema.subscriptions
-    products = dict(
-        conn.execute(_within(sa.select(s.c.id, s.c.product), s.c.account_id, accounts)).tuples().all()
-    )
+    query = _within(sa.select(s.c.id, s.c.product), s.c.account_id, accounts)
+    products = {row[0]: row[1] for row in conn.execute(query)}
     subscriptions["product"] = subscriptions["id"].map(products)
     return RenewalEvidence(
         subscriptions=subscriptions,
