@@ -13,7 +13,7 @@ Hidden mechanics (docs/demo.md; tests/test_demo_renewals.py checks them on the d
 Each customer account has hidden states, drawn at its first subscription:
 
 - **value realised** ``v`` in (0, 1): Beta(1.5 + 1.2 x problem recorded on the won deal + 0.8 x sponsor,
-  2); it drifts by N(0, 0.12) each term. Confirmed values arrive at Poisson(2.4 v^1.5) a year of term,
+  2); it drifts by N(0, 0.12) each term. Confirmed values arrive at Poisson(3 v^2) a year of term,
   each worth ARR x v x lognormal(0.5, 0.5); the RIQ (asked in 65% of the terms, in their second half)
   answers an impact and a recovery effort read from ``v`` with noise.
 - **executive engagement** ``e`` (yes with chance 0.2 + 0.45 v + 0.15 x sponsor on the won deal): engaged
@@ -24,7 +24,7 @@ Each customer account has hidden states, drawn at its first subscription:
   fifth, 40% of the time (a weak, late signal).
 - **support**: tickets at a rate of their own (Gamma(2, 0.3) a month), 10% escalated, 70% rated 1-5.
 
-The renewal decision: log-odds ``-1.3 + 4.2 v + 0.7 e + 0.5 (u - 0.5) - 0.3 x (2 or more escalations in
+The renewal decision: log-odds ``-2.2 + 6.5 v + 0.7 e + 0.5 (u - 0.5) - 0.3 x (2 or more escalations in
 the term)``: value decides, usage barely matters. Accounts with heavy usage and no confirmed value churn
 often; accounts with executive-confirmed value renew even with modest usage. A renewal adds upgrades
 with chance 0.08 + 0.3 v (ARR x 1.1-1.5) and downgrades with 0.12 (1 - v) (ARR x 0.6-0.9). A lost
