@@ -23,7 +23,7 @@ from dealsight.web.core import PageRoute, Visitor, current_visitor, render, web_
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 WINDOWS = {"30": "30 days", "90": "90 days", "180": "180 days", "365": "a year"}
-SHOWN = 100
+SHOWN = 50
 
 
 def _day(value: str | None, today: date) -> date | None:
