@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dealsight.demo.customer_voice import customer_voice_tables
 from dealsight.demo.generator import Organisation, generate_organisation
 from dealsight.demo.writer import clear_data, data_counts, write_organisation
 from dealsight.domain.clock import utc_now
@@ -131,6 +132,7 @@ def create_demo(
             progress("generating", done, total)
 
     org = generate_organisation(seed, scale, today, progress=generating)
+    org.tables |= customer_voice_tables(seed, today, org.tables)  # interviews and roadmaps (own stream)
     password_hash = hash_password(DEMO_PASSWORD)
     with transaction(engine) as conn:
         counts = data_counts(conn)

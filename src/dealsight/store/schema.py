@@ -753,3 +753,144 @@ survey_ratings = sa.Table(
     sa.Column("rating", sa.Float, nullable=False),
     sa.CheckConstraint("rating >= 0 AND rating <= 10", name="rating_range"),
 )
+
+# Customer interviews (issue 6 part 4): a team's interview guides (named, versioned lists of questions; a
+# retired question keeps its answers), and interviews of customer contacts (the account is the contact's;
+# optionally one of its deals) with one row per answer and per answer tag. An answer keeps the wording of
+# the question as it was asked (``question_text``), so rewording a guide question changes later interviews
+# only. Tags are ``kind:value`` (need, competitor, stage, roadmap, theme); ``value_key`` is the value
+# case-folded for filters. See docs/interviews.md.
+interview_guides = sa.Table(
+    "interview_guides",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    *_timestamps(),
+)
+
+interview_questions = sa.Table(
+    "interview_questions",
+    metadata,
+    _id(),
+    sa.Column(
+        "guide_id", sa.Integer, sa.ForeignKey("interview_guides.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("key", sa.String(60), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("topic", sa.String(30), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("retired_at", sa.DateTime, nullable=True),
+    *_timestamps(),
+    sa.UniqueConstraint("guide_id", "key"),
+)
+
+interviews = sa.Table(
+    "interviews",
+    metadata,
+    _id(),
+    _external_id(),
+    sa.Column("guide_id", sa.Integer, sa.ForeignKey("interview_guides.id"), nullable=False),
+    sa.Column("guide_version", sa.Integer, nullable=False),
+    sa.Column("contact_id", sa.Integer, sa.ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "opportunity_id", sa.Integer, sa.ForeignKey("opportunities.id", ondelete="SET NULL"), nullable=True
+    ),
+    sa.Column("interviewer_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("interviewed_on", sa.Date, nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+    *_timestamps(),
+    sa.Index("ix_interviews_contact_day", "contact_id", "interviewed_on"),
+    sa.Index("ix_interviews_opportunity_id", "opportunity_id"),
+)
+
+interview_answers = sa.Table(
+    "interview_answers",
+    metadata,
+    _id(),
+    sa.Column(
+        "interview_id", sa.Integer, sa.ForeignKey("interviews.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("question_id", sa.Integer, sa.ForeignKey("interview_questions.id"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("question_text", sa.Text, nullable=False),
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Index("ix_interview_answers_interview", "interview_id", "position"),
+    sa.Index("ix_interview_answers_question_id", "question_id"),
+)
+
+interview_answer_tags = sa.Table(
+    "interview_answer_tags",
+    metadata,
+    sa.Column(
+        "answer_id",
+        sa.Integer,
+        sa.ForeignKey("interview_answers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("kind", sa.String(20), primary_key=True),
+    sa.Column("value", sa.String(200), primary_key=True),
+    sa.Column("value_key", sa.String(200), nullable=False),
+    sa.Index("ix_interview_answer_tags_kind_value", "kind", "value_key"),
+)
+
+# Buying process roadmaps (issue 6 part 6): one per product (``product_key``: the name case-folded), with
+# each buyer stage's concerns and tools (``roadmap_stages``, JSON lists of text) and its questions, each
+# with the answer that satisfies it and the tools that give it. ``deal_roadmap_answers`` records which
+# roadmap questions a deal's buyer has had answered, when and by which tool. See docs/roadmaps.md.
+roadmaps = sa.Table(
+    "roadmaps",
+    metadata,
+    _id(),
+    sa.Column("product", sa.String(200), nullable=False),
+    sa.Column("product_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    *_timestamps(),
+)
+
+roadmap_stages = sa.Table(
+    "roadmap_stages",
+    metadata,
+    sa.Column("roadmap_id", sa.Integer, sa.ForeignKey("roadmaps.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("stage", sa.String(20), primary_key=True),
+    sa.Column("concerns", sa.JSON, nullable=False),
+    sa.Column("tools", sa.JSON, nullable=False),
+)
+
+roadmap_questions = sa.Table(
+    "roadmap_questions",
+    metadata,
+    _id(),
+    sa.Column("roadmap_id", sa.Integer, sa.ForeignKey("roadmaps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("key", sa.String(60), nullable=False),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("concern", sa.Text, nullable=True),
+    sa.Column("answer", sa.Text, nullable=True),
+    sa.Column("tools", sa.JSON, nullable=False),
+    *_timestamps(),
+    sa.UniqueConstraint("roadmap_id", "key"),
+)
+
+deal_roadmap_answers = sa.Table(
+    "deal_roadmap_answers",
+    metadata,
+    sa.Column(
+        "opportunity_id",
+        sa.Integer,
+        sa.ForeignKey("opportunities.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "question_id",
+        sa.Integer,
+        sa.ForeignKey("roadmap_questions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("answered_on", sa.Date, nullable=False),
+    sa.Column("tool", sa.String(200), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("answered_by_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    sa.Index("ix_deal_roadmap_answers_question_id", "question_id"),
+)
