@@ -12,10 +12,12 @@ from dealsight.api.routes import (
     contacts,
     forecasts,
     insights,
+    interviews,
     opportunities,
     people,
     quotas,
     renewals,
+    roadmaps,
     subscriptions,
     surveys,
     tokens,
@@ -38,6 +40,8 @@ ROUTERS = (
     quotas.router,
     renewals.router,
     surveys.router,
+    interviews.router,
+    roadmaps.router,
     tokens.router,
     audit.router,
 )
@@ -98,6 +102,16 @@ TAGS = [
         "description": "Upcoming renewals the caller can see, with their chance of renewal, ARR at risk, the "
         "reasons in the order of weight (delivered value, the RIQ, executive contact, usage, support) and "
         "next actions.",
+    },
+    {
+        "name": "interviews",
+        "description": "Customer interviews: the interview guide (admins and managers edit it), interviews "
+        "of the contacts the caller may see, and a search of what customers said.",
+    },
+    {
+        "name": "roadmaps",
+        "description": "Buying process roadmaps per product (read by every role, edited by admins and "
+        "managers), their gaps, and where each deal's buyer stands on them.",
     },
     {"name": "tokens", "description": "The caller's personal API tokens."},
     {"name": "audit", "description": "Who changed what, when and from where (the whole log: admins only)."},
