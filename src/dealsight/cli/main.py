@@ -12,6 +12,7 @@ import typer
 
 from dealsight import __version__
 from dealsight.cli import (
+    account_plans,
     accounts,
     customer_value,
     db,
@@ -20,8 +21,10 @@ from dealsight.cli import (
     forecasts,
     imports,
     insights,
+    interviews,
     pipeline,
     renewals,
+    roadmaps,
     serve,
     surveys,
     users,
@@ -60,7 +63,13 @@ app.command("forecast")(forecasts.forecast_command)
 app.command("backtest")(forecasts.backtest_command)
 app.command("value")(customer_value.value_command)
 imports.app.command("survey")(surveys.import_survey_command)
+app.command("account-plan")(account_plans.account_plan_command)
+imports.app.command("account-goals")(account_plans.import_account_goals_command)
 app.command("needs")(surveys.needs_command)
+app.add_typer(interviews.app, name="interviews")
+app.add_typer(roadmaps.app, name="roadmap")
+imports.app.command("interviews")(interviews.import_interviews_command)
+imports.app.command("roadmap")(roadmaps.import_roadmap_command)
 
 
 @app.command("version")
