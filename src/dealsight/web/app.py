@@ -24,11 +24,14 @@ from dealsight.web import (
     accounts,
     admin,
     analytics,
+    deal_roadmaps,
     deals,
     forecast,
+    interviews,
     model,
     pipeline,
     renewals,
+    roadmaps,
     sign_in,
     surveys,
 )
@@ -68,6 +71,8 @@ def install_pages(app: FastAPI, engine: Engine, settings: WebSettings | None = N
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (sign_in, pipeline, analytics, forecast, renewals, surveys, model, deals, accounts, admin):
+        app.include_router(module.router)
+    for module in (interviews, roadmaps, deal_roadmaps):  # customer interviews and buying roadmaps
         app.include_router(module.router)
     app.router.default = _not_found(app.router.default)
 

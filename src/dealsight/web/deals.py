@@ -36,6 +36,7 @@ from dealsight.web.core import (
     render,
     web_of,
 )
+from dealsight.web.deal_roadmaps import deal_roadmap_context
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 NOTE_LENGTH = 2000
@@ -62,6 +63,7 @@ def deal_page(deal_id: int, request: Request, visitor: Visitor = Depends(current
     insight = deal_insight(engine, visitor.scope, deal_id)
     trail = record_trail(request, visitor, "opportunity", deal_id)
     context = {"deal": deal, "insight": insight, "trail": trail, "answer_labels": ANSWER_LABELS}
+    context |= deal_roadmap_context(request, visitor, deal_id)  # the buying process section
     return render(request, "deal.html", context)
 
 

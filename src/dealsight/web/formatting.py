@@ -111,14 +111,16 @@ def label(value: object) -> str:
 
 def field_label(value: object) -> str:
     """An audited field as words: ``qualification:key_players`` -> ``Qualification: key players``
-    (``...:note`` -> ``Qualification note: ...``), ``team_id`` -> ``Team``, else :func:`label`."""
+    (``...:note`` -> ``Qualification note: ...``; ``roadmap:tco`` the same way), ``team_id`` -> ``Team``,
+    else :func:`label`."""
     if value is None:
         return EMPTY
     text = str(value)
-    if text.startswith("qualification:"):
+    if text.startswith(("qualification:", "roadmap:")):
         parts = text.split(":")
-        kind = "Qualification note" if parts[-1] == "note" and len(parts) > 2 else "Qualification"
-        return f"{kind}: {parts[1].replace('_', ' ')}"
+        kind = parts[0].capitalize() + (" note" if parts[-1] == "note" and len(parts) > 2 else "")
+        words = parts[1].replace("_", " ")
+        return f"{kind}: {words.replace('-', ' ') if parts[0] == 'roadmap' else words}"
     if text.endswith("_id"):
         text = text[:-3]
     return label(text)
