@@ -118,33 +118,80 @@ def _renewals_of(
         k += 1
 
 
+def _flags(column: pd.Series) -> np.ndarray:
+    """A column of optional booleans as booleans (missing: False)."""
+    return np.asarray(column.astype(object).where(column.notna(), False).astype(bool))
+
+
+def _notices(churn_events: pd.DataFrame) -> dict[int, pd.Timestamp]:
+    """The earliest churn-event day of each subscription that has one."""
+    if not len(churn_events):
+        return {}
+    linked = churn_events.dropna(subset=["subscription_id"])
+    days = pd.to_datetime(linked["churned_on"], errors="coerce")
+    earliest = days.groupby(linked["subscription_id"].astype(np.int64).to_numpy()).min().dropna()
+    return {int(str(k)): v for k, v in earliest.items()}
+
+
 def renewal_events(subscriptions: pd.DataFrame, churn_events: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """Every renewal decided or upcoming on ``as_of`` (:data:`EVENT_COLUMNS`; ``renewed`` True, False or
-    None for upcoming), by the rules of the module docstring."""
-    notice: dict[int, date] = {}
-    if len(churn_events):
-        linked = churn_events.dropna(subset=["subscription_id"])
-        for sub, day in zip(linked["subscription_id"], linked["churned_on"], strict=True):
-            when = _day(day)
-            if when is not None:
-                notice[int(sub)] = min(notice.get(int(sub), when), when)
-    rows: list[tuple[object, ...]] = []
+    None for upcoming), by the rules of the module docstring, in the order of the subscriptions.
+
+    Subscriptions that do not renew automatically (one renewal each) are handled column-wise; those that
+    do are walked one by one (their anniversaries): 190,000 subscriptions take a fraction of a second."""
+    subs = subscriptions.reset_index(drop=True)
+    start, renewal = _stamp(subs["term_start"]), _stamp(subs["renewal_date"])
+    valid = (~_flags(subs["is_trial"])) & start.notna().to_numpy() & renewal.notna().to_numpy()
+    auto = _flags(subs["auto_renew"])
+    churned = (subs["status"].astype(str) == SubscriptionStatus.CHURNED.value).to_numpy()
+    notice = _notices(churn_events)
+    one = np.flatnonzero(valid & ~auto)
+    day = renewal.iloc[one].reset_index(drop=True)
+    lost = churned[one]
+    before = (day < pd.Timestamp(as_of)).to_numpy()
+    renewed = np.array(
+        [False if gone else (True if early else None) for gone, early in zip(lost, before, strict=True)],
+        dtype=object,
+    )
+    told = pd.to_datetime(subs["id"].iloc[one].reset_index(drop=True).map(notice).astype(object))
+    earlier = lost & told.notna().to_numpy() & (told < day).to_numpy()
+    decided = day.mask(pd.Series(earlier), told)
+    parts = [
+        pd.DataFrame(
+            {
+                "row": one, "subscription_id": subs["id"].iloc[one].to_numpy(),
+                "account_id": subs["account_id"].iloc[one].to_numpy(),
+                "renewal_date": day.dt.date.to_numpy(),
+                "decided_on": decided.dt.date.to_numpy(), "arr": subs["arr"].iloc[one].to_numpy(),
+                "currency": subs["currency"].iloc[one].to_numpy(), "renewed": renewed,
+            }
+        )
+    ]  # fmt: skip
+    walked: list[tuple[object, ...]] = []
+    rows = [int(i) for i in np.flatnonzero(valid & auto)]
+    picked = subs.iloc[rows]
     columns = ("id", "account_id", "arr", "currency", "term_start", "term_end", "billing_frequency",
-               "auto_renew", "renewal_date", "is_trial", "status")  # fmt: skip
-    for sub, account, arr, currency, start, end, frequency, auto, renewal, trial, status in zip(
-        *(subscriptions[c] for c in columns), strict=True
+               "renewal_date")  # fmt: skip
+    for row, sub, account, arr, currency, start_at, end_at, frequency, renewal_at in zip(
+        rows, *(picked[c].tolist() for c in columns), strict=True
     ):
-        start_day, renewal_day = _day(start), _day(renewal)
-        if _flag(trial) or start_day is None or renewal_day is None:
-            continue
-        head = (int(sub), int(account))
-        tail = (float(arr), currency)
-        churned = str(status) == SubscriptionStatus.CHURNED.value
-        for on, renewed in _renewals_of(start_day, _day(end) or renewal_day, renewal_day, frequency,
-                                        _flag(auto), churned, as_of):  # fmt: skip
-            decided = min(notice.get(int(sub), on), on) if renewed is False else on
-            rows.append((*head, on, decided, *tail, renewed))
-    frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
+        start_day, renewal_day = _day(start_at), _day(renewal_at)
+        assert start_day is not None and renewal_day is not None  # valid rows only
+        ends = _day(end_at) or renewal_day
+        told_on = _day(notice.get(int(sub)))
+        gone = bool(churned[row])
+        for on, outcome in _renewals_of(start_day, ends, renewal_day, str(frequency), True, gone, as_of):
+            decided_on = min(told_on or on, on) if outcome is False else on
+            walked.append((row, int(sub), account, on, decided_on, arr, currency, outcome))
+    if walked:
+        parts.append(pd.DataFrame(walked, columns=["row", *EVENT_COLUMNS]))
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    frame = (
+        frame.sort_values(["row", "renewal_date"], kind="stable").drop(columns="row").reset_index(drop=True)
+    )
+    frame["subscription_id"] = frame["subscription_id"].astype(np.int64)
+    frame["account_id"] = frame["account_id"].astype(np.int64)
+    frame["arr"] = frame["arr"].astype(float)
     frame["renewed"] = frame["renewed"].astype(object)
     return frame
 
