@@ -9,6 +9,7 @@ The decisions (company-wide computation, dispersion, quotas) are in :mod:`dealsi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -223,12 +224,30 @@ def group_forecast(
 
 
 # every group -----------------------------------------------------------------------------------------------
+def team_order(org: Organisation) -> Callable[[int], tuple[str, int]]:
+    """The order teams are shown in: by name, then id."""
+    return lambda team_id: (org.team_name[team_id].casefold(), team_id)
+
+
+def rep_order(org: Organisation) -> Callable[[int], tuple[str, int]]:
+    """The order reps are shown in: by name, then id."""
+    return lambda user_id: (org.user_name.get(user_id, "").casefold(), user_id)
+
+
 def all_groups(
-    conn: Connection, data: DealData, day: date, period: str, method: str, dispersion: float
+    conn: Connection,
+    data: DealData,
+    day: date,
+    period: str,
+    method: str,
+    dispersion: float,
+    *,
+    state: DealState | None = None,
 ) -> AllGroups:
-    """Every group of the organisation (company, teams, reps) as of ``day``."""
+    """Every group of the organisation (company, teams, reps) as of ``day``; ``state``: the deal state of
+    ``day``, ``period`` and ``method`` when it is known already."""
     period_start, period_end = period_bounds(day, period)
-    state = deal_state(data, day, period_start, period_end, method)
+    state = state or deal_state(data, day, period_start, period_end, method)
     org = organisation(conn)
     quotas = quotas_for_period(conn, period_start, period_end)
     rep_quota = {q.user_id: float(q.amount) for q in quotas if q.user_id is not None}
@@ -243,7 +262,7 @@ def all_groups(
 
     company = group_forecast("company", "Company", *figures(None, company_quota), company_quota)
     teams = []
-    for team_id in sorted(org.team_name, key=lambda t: org.team_name[t].casefold()):
+    for team_id in sorted(org.team_name, key=team_order(org)):
         quota = team_quota.get(team_id)
         ranges, side = figures(org.members(team_id), quota)
         teams.append(group_forecast("team", org.team_name[team_id], ranges, side, quota, team_id=team_id))
@@ -251,7 +270,7 @@ def all_groups(
         state.won["owner_id"].dropna().astype(int)
     )
     reps = []
-    for user_id in sorted(active | set(rep_quota), key=lambda u: org.user_name.get(u, "").casefold()):
+    for user_id in sorted(active | set(rep_quota), key=rep_order(org)):
         quota = rep_quota.get(user_id)
         ranges, side = figures({user_id}, quota)
         name = org.user_name.get(user_id, f"user #{user_id}")
@@ -279,5 +298,7 @@ __all__ = [
     "dispersion_of",
     "group_figures",
     "group_forecast",
+    "rep_order",
+    "team_order",
     "visible_teams",
 ]

@@ -21,7 +21,7 @@ from dealsight.services.forecast_state import check_method, instant, organisatio
 from dealsight.store.forecast_snapshots import (
     ForecastSnapshot,
     forecast_snapshots_of,
-    latest_snapshot_before,
+    latest_snapshots_before,
 )
 
 EARLIER = (("week", 7), ("month", 30), ("quarter", 91))
@@ -56,9 +56,15 @@ class SnapshotSeries:
 
 # writing ---------------------------------------------------------------------------------------------------
 def snapshot_of(
-    group: GroupForecast, *, made_at: datetime, as_of: datetime, bounds: tuple[date, date], method: str
+    group: GroupForecast,
+    *,
+    made_at: datetime,
+    as_of: datetime,
+    bounds: tuple[date, date],
+    method: str,
+    data_version: str | None = None,
 ) -> ForecastSnapshot:
-    """The snapshot row of one group's forecast."""
+    """The snapshot row of one group's forecast, made from the data of ``data_version``."""
     return ForecastSnapshot(
         made_at=made_at,
         as_of=as_of,
@@ -83,43 +89,39 @@ def snapshot_of(
         quota=group.quota,
         reach_probability=group.reach_probability,
         new_deals_expected=group.new_deals_expected,
+        won_amount=group.won_amount,
+        won_count=group.won_count,
+        data_version=data_version,
     )
 
 
 # earlier forecasts -----------------------------------------------------------------------------------------
 def earlier_forecasts(
-    conn: Connection, group: GroupForecast, day: date, bounds: tuple[date, date], method: str
-) -> dict[str, EarlierForecast | None]:
-    """The group's newest stored forecast of the period made with knowledge up to each of :data:`EARLIER`
-    before ``day``."""
-    out: dict[str, EarlierForecast | None] = {}
+    conn: Connection, groups: list[GroupForecast], day: date, bounds: tuple[date, date], method: str
+) -> list[dict[str, EarlierForecast | None]]:
+    """For each of ``groups`` (in order), its newest stored forecast of the period made with knowledge up
+    to each of :data:`EARLIER` before ``day``: one statement per earlier date, whatever the groups."""
+    found: dict[str, dict[tuple[str, int | None, int | None], ForecastSnapshot]] = {}
     for name, days in EARLIER:
         before = instant(day - timedelta(days=days)).to_pydatetime()
-        found = latest_snapshot_before(
-            conn,
-            period_start=bounds[0],
-            period_end=bounds[1],
-            level=group.level,
-            before=before,
-            team_id=group.team_id,
-            user_id=group.user_id,
-            method=method,
+        rows = latest_snapshots_before(
+            conn, period_start=bounds[0], period_end=bounds[1], before=before, method=method
         )
-        out[name] = (
-            None
-            if found is None
-            else EarlierForecast(
-                found.as_of.date(),
-                Figures(
-                    found.won_amount_p10,
-                    found.won_amount_p50,
-                    found.won_amount_p90,
-                    found.won_amount_expected,
-                ),
-                found.reach_probability,
-            )
-        )
-    return out
+        found[name] = {(r.level, r.team_id, r.user_id): r for r in rows}
+    return [
+        {name: _earlier(found[name].get((g.level, g.team_id, g.user_id))) for name, _days in EARLIER}
+        for g in groups
+    ]
+
+
+def _earlier(found: ForecastSnapshot | None) -> EarlierForecast | None:
+    if found is None:
+        return None
+    return EarlierForecast(
+        found.as_of.date(),
+        Figures(found.won_amount_p10, found.won_amount_p50, found.won_amount_p90, found.won_amount_expected),
+        found.reach_probability,
+    )
 
 
 # the fan chart ---------------------------------------------------------------------------------------------

@@ -11,6 +11,13 @@ was computed. Figures are floats (a forecast is an estimate, not booked money).
   groups or none.
 - :func:`forecast_snapshots_of` reads one group's snapshots of a period, oldest ``as_of`` first.
 - :func:`latest_snapshot_before` is the newest of those made with knowledge up to a given instant.
+- :func:`latest_snapshots_before` is the same for every group at once (the earlier forecasts of a page).
+- :func:`snapshot_set_of_version` is the newest set (every group, one ``made_at``) of a period, as-of
+  instant and method made from a given ``data_version``: what the forecast page serves instead of
+  computing again (:mod:`dealsight.services.forecast_cache`).
+- :func:`drop_snapshots_of` removes the sets of a period, as-of instant and method that a new one
+  replaces: every reader takes the newest of an as-of instant, and the page stores a set each time the
+  data changed, so the older ones would only pile up.
 """
 
 from __future__ import annotations
@@ -58,6 +65,9 @@ class ForecastSnapshot:
     quota: float | None = None
     reach_probability: float | None = None
     new_deals_expected: float | None = None
+    won_amount: float | None = None
+    won_count: int | None = None
+    data_version: str | None = None
     id: int | None = None
 
 
@@ -172,12 +182,80 @@ def latest_snapshot_before(
     return None if row is None else ForecastSnapshot(**row)
 
 
+def latest_snapshots_before(
+    conn: Connection, *, period_start: date, period_end: date, before: datetime, method: str
+) -> list[ForecastSnapshot]:
+    """Each group's newest snapshot of the period and method whose ``as_of`` is at or before ``before``
+    (the order of :func:`latest_snapshot_before`), one per group, in one statement."""
+    t = forecast_snapshots
+    newest_first = sa.func.row_number().over(
+        partition_by=(t.c.level, t.c.team_id, t.c.user_id),
+        order_by=(t.c.as_of.desc(), t.c.made_at.desc(), t.c.id.desc()),
+    )
+    ranked = (
+        sa.select(t, newest_first.label("rank"))
+        .where(
+            t.c.period_start == period_start,
+            t.c.period_end == period_end,
+            t.c.method == method,
+            t.c.as_of <= before,
+        )
+        .subquery()
+    )
+    query = sa.select(*(ranked.c[c.name] for c in t.c)).where(ranked.c.rank == 1)
+    return [ForecastSnapshot(**row) for row in conn.execute(query).mappings()]
+
+
+def drop_snapshots_of(
+    conn: Connection, *, period_start: date, period_end: date, as_of: datetime, method: str
+) -> int:
+    """Delete every snapshot of the period, ``as_of`` instant and method (in the caller's transaction,
+    before storing the set that replaces them); returns how many."""
+    t = forecast_snapshots
+    gone = conn.execute(
+        sa.delete(t).where(
+            t.c.period_start == period_start,
+            t.c.period_end == period_end,
+            t.c.as_of == as_of,
+            t.c.method == method,
+        )
+    )
+    return int(gone.rowcount or 0)
+
+
+def snapshot_set_of_version(
+    conn: Connection,
+    *,
+    period_start: date,
+    period_end: date,
+    as_of: datetime,
+    method: str,
+    data_version: str,
+) -> list[ForecastSnapshot]:
+    """The newest set of snapshots (every group stored together, one ``made_at``) of the period, as-of
+    instant and method made from ``data_version``; empty when there is none."""
+    t = forecast_snapshots
+    same = (
+        t.c.period_start == period_start,
+        t.c.period_end == period_end,
+        t.c.as_of == as_of,
+        t.c.method == method,
+        t.c.data_version == data_version,
+    )
+    newest = sa.select(sa.func.max(t.c.made_at)).where(*same).scalar_subquery()
+    query = sa.select(t).where(*same, t.c.made_at == newest).order_by(t.c.id)
+    return [ForecastSnapshot(**row) for row in conn.execute(query).mappings()]
+
+
 __all__ = [
     "LEVELS",
     "SNAPSHOT_COLUMNS",
     "ForecastSnapshot",
     "Level",
+    "drop_snapshots_of",
     "forecast_snapshots_of",
     "latest_snapshot_before",
+    "latest_snapshots_before",
     "save_forecast_snapshots",
+    "snapshot_set_of_version",
 ]

@@ -525,6 +525,12 @@ forecast_snapshots = sa.Table(
     sa.Column("reach_probability", sa.Float, nullable=True),
     sa.Column("open_deals", sa.Integer, nullable=False),
     sa.Column("new_deals_expected", sa.Float, nullable=True),
+    # what the group had already won in the period by as-of, and the marker of the data the forecast was
+    # made from (migration 0010): a stored forecast of the same day, period and method and the same data
+    # version is served as it is (dealsight.services.forecast_cache); NULL on older rows
+    sa.Column("won_amount", sa.Float, nullable=True),
+    sa.Column("won_count", sa.Integer, nullable=True),
+    sa.Column("data_version", sa.String(64), nullable=True),
     sa.CheckConstraint("level IN ('company', 'team', 'rep')", name="level"),
     # one group's forecasts of one period in time order (how the forecast moved; the latest before a day)
     sa.Index(

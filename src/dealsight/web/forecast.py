@@ -3,16 +3,20 @@ fan chart of how it moved over the period against the quota, the roll-up by team
 since last week as a waterfall, and the newest backtest of each method with its chart.
 
 Every figure comes from :mod:`dealsight.services.forecasts` and :mod:`dealsight.services.backtests` for the
-visitor's scope; the page never stores anything (``dealsight forecast`` stores the snapshots the fan chart
-draws, ``dealsight backtest`` the backtest). The fan chart shows the company for executives and admins,
-a rep's own forecasts for a rep, and the first team a manager sees in full. Too little data is said in
-its section; every chart has a table beside it.
+visitor's scope. The forecast is :func:`~dealsight.services.forecasts.read_forecast`'s: the stored one when
+the data has not changed since it was made, else computed and stored company-wide (so the fan chart gains
+the day); ``dealsight backtest`` stores the backtest. The movement needs every deal's chance a week ago and
+now, so it is a fragment loaded after the page (``GET /forecast/movement``, a page of its own without
+JavaScript), kept in the server's memory per data version. The fan chart shows the company for
+executives and admins, a rep's own forecasts for a rep, and the first team a manager sees in full. Too
+little data is said in its section; every chart has a table beside it.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
 
@@ -22,11 +26,11 @@ from dealsight.services.forecasts import (
     MovementReport,
     PeriodForecast,
     SnapshotSeries,
-    forecast_movement_report,
-    forecast_period,
     forecast_snapshots,
+    read_forecast,
+    read_movement,
 )
-from dealsight.web.core import PageRoute, Visitor, current_visitor, render, web_of
+from dealsight.web.core import PageRoute, Visitor, current_visitor, is_htmx, render, web_of
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 METHOD_LABELS = {
@@ -127,28 +131,41 @@ def _fan_group(visitor: Visitor, forecast: PeriodForecast) -> tuple[str, dict[st
     return None
 
 
+def _chosen(period: str | None = None, method: str | None = None, as_of: str | None = None) -> dict[str, Any]:
+    """The period, method and as-of of the query, each the default when missing or not understood."""
+    return {
+        "period": _choice(period, PERIOD_LABELS, "quarter"),
+        "method": _choice(method, METHOD_LABELS, "model"),
+        "as_of": _day(as_of),
+    }
+
+
+def _picked(chosen: dict[str, Any]) -> dict[str, Any]:
+    """The chosen period, method and as-of as the services' arguments."""
+    return {"period": chosen["period"], "method": chosen["method"], "as_of": chosen["as_of"]}
+
+
+def _query(chosen: dict[str, Any]) -> str:
+    """The chosen period, method and as-of as a query string (the movement's and the way back)."""
+    values = {"period": chosen["period"], "method": chosen["method"]}
+    if chosen["as_of"] is not None:
+        values["as_of"] = chosen["as_of"].isoformat()
+    return urlencode(values)
+
+
 @router.get("/forecast")
 def forecast_page(
     request: Request,
-    period: str | None = None,
-    method: str | None = None,
-    as_of: str | None = None,
+    chosen: dict[str, Any] = Depends(_chosen),
     visitor: Visitor = Depends(current_visitor),
 ) -> Response:
     engine = web_of(request).engine
-    chosen_period = _choice(period, PERIOD_LABELS, "quarter")
-    chosen_method = _choice(method, METHOD_LABELS, "model")
-    day = _day(as_of)
-    chosen = {"period": chosen_period, "method": chosen_method, "as_of": day}
     context: dict[str, Any] = {"chosen": chosen, "methods": METHOD_LABELS, "periods": PERIOD_LABELS}
-    context |= dict.fromkeys(
-        ("problem", "fan", "movement", "movement_problem", "waterfall", "backtest", "backtest_chart"), None
-    )
+    context |= dict.fromkeys(("problem", "fan", "backtest", "backtest_chart"), None)
     context["backtest_problem"] = None
+    context["movement_url"] = "/forecast/movement?" + _query(chosen)
     try:
-        forecast = forecast_period(
-            engine, visitor.scope, period=chosen_period, method=chosen_method, as_of=day, store=False
-        )
+        forecast = read_forecast(engine, visitor.scope, **_picked(chosen))
     except (InsufficientDataError, ValidationError) as error:
         context["problem"] = error.message
         return render(request, "forecast.html", context)
@@ -158,9 +175,7 @@ def forecast_page(
         series = forecast_snapshots(
             engine,
             visitor.scope,
-            period=chosen_period,
-            method=chosen_method,
-            as_of=day,
+            **_picked(chosen),
             level=str(group[1]["level"]),
             team_id=group[1].get("team_id"),
             user_id=group[1].get("user_id"),
@@ -171,20 +186,31 @@ def forecast_page(
             "chart": fan_chart(series, forecast.total.won_amount) if series.points else None,
         }
     try:
-        movement = forecast_movement_report(
-            engine, visitor.scope, period=chosen_period, method=chosen_method, as_of=day
-        )
-        context["movement"] = movement
-        context["waterfall"] = waterfall_chart(movement)
-    except (InsufficientDataError, ValidationError) as error:
-        context["movement_problem"] = error.message
-    try:
         backtest = latest_backtest(engine, visitor.scope)
         context["backtest"] = backtest
         context["backtest_chart"] = backtest_chart(backtest)
     except NotFoundError as error:
         context["backtest_problem"] = error.message
     return render(request, "forecast.html", context)
+
+
+@router.get("/forecast/movement")
+def movement_fragment(
+    request: Request,
+    chosen: dict[str, Any] = Depends(_chosen),
+    visitor: Visitor = Depends(current_visitor),
+) -> Response:
+    """The movement section of the forecast page (a page of its own for a request without htmx)."""
+    context: dict[str, Any] = {"movement": None, "waterfall": None, "movement_problem": None}
+    context["forecast_url"] = "/forecast?" + _query(chosen)
+    try:
+        movement = read_movement(web_of(request).engine, visitor.scope, **_picked(chosen))
+        context["movement"] = movement
+        context["waterfall"] = waterfall_chart(movement)
+    except (InsufficientDataError, ValidationError) as error:
+        context["movement_problem"] = error.message
+    template = "_forecast_movement.html" if is_htmx(request) else "forecast_movement.html"
+    return render(request, template, context)
 
 
 __all__ = ["backtest_chart", "fan_chart", "router", "waterfall_chart"]

@@ -8,8 +8,11 @@ Decisions:
   deals), a manager the reps below them and the teams whose every member is below them, executives and
   admins the company and every team and rep. A group outside the view is 404, worded as one that does not
   exist.
-- **Reads never store**: the snapshots behind the fan chart and the earlier forecasts are stored by
-  ``dealsight forecast`` (company-wide; see the service).
+- **Computed once per data version**: ``/forecast`` serves the stored forecast of the same as-of day,
+  period and method when the data has not changed since it was made, else computes and stores it
+  company-wide, as ``dealsight forecast`` does (``stored`` says how many snapshots the call wrote; the
+  service :func:`~dealsight.services.forecasts.read_forecast`); ``/forecast/movement`` keeps its per-deal
+  inputs in the server's memory per data version. The other routes never store.
 - ``as_of`` lies between 1900-01-01 and 9999-12-30; after today it is 422 (a forecast knows only the past);
   before the data has a won deal it is 422 with the service's message and no problem (too little data).
 - ``/backtest`` is 404 with a clear message until ``dealsight backtest`` has stored a run; its per-date
@@ -33,7 +36,7 @@ from dealsight.api.inputs import QueryId
 from dealsight.api.routing import new_router, reading
 from dealsight.api.schemas import render
 from dealsight.services.backtests import latest_backtest
-from dealsight.services.forecasts import forecast_movement_report, forecast_period, forecast_snapshots
+from dealsight.services.forecasts import forecast_snapshots, read_forecast, read_movement
 
 router = new_router("forecast")
 
@@ -94,8 +97,8 @@ def get_forecast(
     """The range (P10/P50/P90, expected) of the amount and count won in the period, with the chance to
     reach the quota, beside the stage-weighted pipeline, commit, best case and the model's own forecast a
     week, a month and a quarter earlier: the total of the caller's view, teams and reps."""
-    report = forecast_period(
-        engine, caller.scope, period=params.period, as_of=params.as_of, method=params.method, store=False
+    report = read_forecast(
+        engine, caller.scope, period=params.period, as_of=params.as_of, method=params.method
     )
     return render(schemas.PeriodForecast, report)
 
@@ -140,7 +143,7 @@ def get_forecast_movement(
     """The change of the expected won amount of the period over the `days` before `as_of`, for the
     caller's deals, as a waterfall: won, lost, new deals, slipped out, pulled in, amount and probability
     changes; the steps add up to the change, with the deals that moved most."""
-    report = forecast_movement_report(
+    report = read_movement(
         engine, caller.scope, period=params.period, as_of=params.as_of, days=params.days, method=params.method
     )
     return render(schemas.Movement, report)
