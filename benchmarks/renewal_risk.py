@@ -2,7 +2,7 @@
 
 Synthetic frames of the shape the store gives (store/renewal_frames.py), seeded: ``--accounts`` accounts
 each with a current annual subscription renewing within a year (70% also with an earlier term that
-renewed), a fifth as many former customers whose term was lost, ~3 confirmed values, ~1.5 RIQ answers,
+renewed), a fifth as many former customers whose term was lost, ~1.6 confirmed values, ~1.5 RIQ answers,
 ~6 meetings with executives and ~6 support tickets per account, and monthly usage per subscription (~2
 million rows at 100,000 accounts); a hidden value per account drives evidence and outcomes, as in the demo.
 
