@@ -2,10 +2,11 @@
 teams, reps, beside the stage-weighted pipeline, commit, best case and the model's earlier forecasts),
 and the replay of history that measures each method.
 
-The command line sees every deal (whoever holds the database URL holds the data) and is what stores
-forecasts: ``dealsight forecast`` saves the company-wide snapshots of every group (``--no-store`` not to),
-``--backfill`` also replays the weeks of the period so far; ``dealsight backtest`` stores its run, which
-the forecast page shows and the forecast takes its dispersion from. Progress goes to stderr, results to
+The command line sees every deal (whoever holds the database URL holds the data). ``dealsight forecast``
+always computes and saves the company-wide snapshots of every group (``--no-store`` not to), which the
+forecast page and the API then serve while the data is unchanged; ``--backfill`` also replays the weeks of
+the period so far; ``dealsight backtest`` stores its run, which the forecast page shows and the forecast
+takes its dispersion from. Progress goes to stderr, results to
 stdout (Rich tables, or one JSON object with ``--json``).
 """
 

@@ -26,9 +26,10 @@ Decisions:
   row, the team a manager leads, without its quota, as the computed "your view" is); a view that is no
   group's is computed. The scope filters the stored groups exactly as it filters computed ones, so a rep
   never sees another group's figures.
-- **In memory** (per process, least recently used, keyed by the data version so never stale): the deal
-  states behind a forecast and the movement's per-deal inputs, so the movement after a forecast, and the
-  movement of every view, compute no deal probability again.
+- **In memory** (per process, least recently used, keyed by the database and the data version so never
+  stale): the deal states behind a forecast and the movement's per-deal inputs, so the movement after a
+  forecast, and the movement of every view, compute no deal probability again. A forecast missing from
+  the store is computed by one thread of the process at a time (the others then find it stored).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from dealsight import __version__
 from dealsight.analytics.deal_data import DealData
@@ -232,17 +233,18 @@ class Memory:
 
 
 STATES = Memory(16)
-"""Deal states by (data version, day, period bounds, method)."""
+"""Deal states by (database, data version, day, period bounds, method)."""
 MOVEMENTS = Memory(8)
-"""The movement's per-deal inputs by (data version, first day, day, period bounds, method)."""
+"""The movement's per-deal inputs by (database, data version, first day, day, period bounds, method)."""
 _FORECASTS = KeyLocks()
 
 
 def remembered_state(
-    version: str, data: DealData, day: date, bounds: tuple[date, date], method: str
+    engine: Engine, version: str, data: DealData, day: date, bounds: tuple[date, date], method: str
 ) -> DealState:
-    """:func:`~dealsight.services.forecast_state.deal_state`, computed once per data version."""
-    key = (version, day, bounds, method)
+    """:func:`~dealsight.services.forecast_state.deal_state`, computed once per database and data
+    version (two databases may hold data of the same version: copies of one demo)."""
+    key = (str(engine.url), version, day, bounds, method)
     return STATES.remember(key, lambda: deal_state(data, day, bounds[0], bounds[1], method))
 
 

@@ -117,9 +117,11 @@ def read_movement(
     def compute() -> MovementInputs:
         with engine.connect() as conn:
             data = load_deals(conn, first)
-        return _inputs(data, first, day, bounds, lambda d: remembered_state(version, data, d, bounds, method))
+        return _inputs(
+            data, first, day, bounds, lambda d: remembered_state(engine, version, data, d, bounds, method)
+        )
 
-    inputs = MOVEMENTS.remember((version, first, day, bounds, method), compute)
+    inputs = MOVEMENTS.remember((str(engine.url), version, first, day, bounds, method), compute)
     return _report(engine, scope, inputs, bounds=bounds, method=method, top=top)
 
 

@@ -133,7 +133,8 @@ def read_forecast(
     found, stored = _from_store(engine, scope, day=day, period=period, method=method)
     if found is not None:
         return found
-    with one_at_a_time((day, period, method)):  # the other threads of the process wait, then read it
+    # one thread of the process computes; the others wait, then read what it stored
+    with one_at_a_time((str(engine.url), day, period, method)):
         found, stored = _from_store(engine, scope, day=day, period=period, method=method)
         if found is not None:
             return found
@@ -184,7 +185,7 @@ def _computed(
         data = load_deals(conn, day)
         dispersion = dispersion_of(conn, method)
         say(f"forecasting with {method}")
-        state = remembered_state(version, data, day, bounds, method) if remember else None
+        state = remembered_state(engine, version, data, day, bounds, method) if remember else None
         groups = all_groups(conn, data, day, period, method, dispersion[0], state=state)
     every = [groups.company, *groups.teams, *groups.reps]
     stored = 0
