@@ -23,8 +23,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dealsight.demo.account_plans import account_plan_tables
 from dealsight.demo.customer_voice import customer_voice_tables
 from dealsight.demo.generator import Organisation, generate_organisation
+from dealsight.demo.surveys import survey_tables
 from dealsight.demo.writer import clear_data, data_counts, write_organisation
 from dealsight.domain.clock import utc_now
 from dealsight.domain.enums import Outcome, UserRole
@@ -133,6 +135,8 @@ def create_demo(
 
     org = generate_organisation(seed, scale, today, progress=generating)
     org.tables |= customer_voice_tables(seed, today, org.tables)  # interviews and roadmaps (own stream)
+    org.tables |= survey_tables(seed, today, org.tables)  # needs survey and who answers it (own stream)
+    org.tables |= account_plan_tables(seed, today, org.tables)  # goals, their deals, coverage (own stream)
     password_hash = hash_password(DEMO_PASSWORD)
     with transaction(engine) as conn:
         counts = data_counts(conn)

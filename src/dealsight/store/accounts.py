@@ -174,6 +174,7 @@ def merge_into(
     move(schema.activities, "account_id")
     for table in CUSTOMER_VALUE_TABLES:  # subscriptions, value evidence, RIQ answers, ...
         move(table, "account_id")
+    move(schema.account_goals, "account_id")  # the account plan's goals (their deals and contacts moved)
     conn.execute(
         _accounts.update()
         .where(_accounts.c.parent_id == merged.id, _accounts.c.id != kept.id)

@@ -900,3 +900,51 @@ deal_roadmap_answers = sa.Table(
     sa.Column("answered_by_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
     sa.Index("ix_deal_roadmap_answers_question_id", "question_id"),
 )
+
+# Account plans (issue 6 part 7): the customer's executive goals per account (the goal in their words, the
+# executive at the customer who owns it, our owner, target date, priority, measure of success, status);
+# ``account_goal_deals`` links deals to the goals they serve (a deal may serve several: the top-down
+# pipeline); ``contact_coverage`` says who on our side covers which contact (the relationship map). Enums
+# are stored as their text values (dealsight.domain.account_plans). See docs/account-plans.md.
+account_goals = sa.Table(
+    "account_goals",
+    metadata,
+    _id(),
+    _external_id(),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("goal", sa.String(300), nullable=False),
+    sa.Column("executive_id", sa.Integer, sa.ForeignKey("contacts.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("owner_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("target_date", sa.Date, nullable=True),
+    sa.Column("priority", sa.String(10), nullable=False, server_default="medium"),
+    sa.Column("measure", sa.String(300), nullable=True),
+    sa.Column("status", sa.String(20), nullable=False, server_default="identified"),
+    sa.Column("note", sa.Text, nullable=True),
+    *_timestamps(),
+    sa.Index("ix_account_goals_account_id", "account_id"),
+)
+
+account_goal_deals = sa.Table(
+    "account_goal_deals",
+    metadata,
+    sa.Column(
+        "goal_id", sa.Integer, sa.ForeignKey("account_goals.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "opportunity_id",
+        sa.Integer,
+        sa.ForeignKey("opportunities.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("linked_at", sa.DateTime, nullable=False, server_default=sa.func.current_timestamp()),
+    sa.Index("ix_account_goal_deals_opportunity_id", "opportunity_id"),
+)
+
+contact_coverage = sa.Table(
+    "contact_coverage",
+    metadata,
+    sa.Column("contact_id", sa.Integer, sa.ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=sa.func.current_timestamp()),
+    sa.Index("ix_contact_coverage_user_id", "user_id"),
+)

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dealsight.web import (
+    account_plans,
     accounts,
     admin,
     analytics,
@@ -74,6 +75,7 @@ def install_pages(app: FastAPI, engine: Engine, settings: WebSettings | None = N
         app.include_router(module.router)
     for module in (interviews, roadmaps, deal_roadmaps):  # customer interviews and buying roadmaps
         app.include_router(module.router)
+    app.include_router(account_plans.router)  # account plans
     app.router.default = _not_found(app.router.default)
 
 

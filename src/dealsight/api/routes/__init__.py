@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from dealsight.api.routes import (
+    account_plans,
     accounts,
     activities,
     analytics,
@@ -33,6 +34,7 @@ ROUTERS = (
     contacts.router,
     subscriptions.router,
     subscriptions.value_router,
+    account_plans.router,
     activities.router,
     people.me_router,
     people.users_router,
@@ -82,6 +84,11 @@ TAGS = [
         "name": "value",
         "description": "Delivered value: outcomes customers confirmed, their answers to the RIQ (what "
         "turning the service off would do to them), and ARR booked beside value confirmed.",
+    },
+    {
+        "name": "account plans",
+        "description": "Account plans: the customer's executive goals with the deals serving them (the "
+        "top-down pipeline), the relationship map (who covers whom, gaps) and the whitespace.",
     },
     {"name": "activities", "description": "Calls, e-mails, meetings, demos and notes on deals and accounts."},
     {"name": "me", "description": "The caller: who they are and what their role lets them do."},
