@@ -186,9 +186,10 @@ def timed(runs: int, call: Callable[[], Any]) -> tuple[float, list[float], Any]:
     return statistics.median(times), times, result
 
 
-def service_path(evidence: RenewalEvidence) -> float:
-    """Write the frames into a fresh SQLite database and time ``upcoming_renewals`` once (read, fit,
-    score)."""
+def service_path(evidence: RenewalEvidence) -> tuple[float, float]:
+    """Write the frames (all but the executive meetings, which need contacts) into a fresh SQLite
+    database and time ``upcoming_renewals``: the first call (read, fit, score) and the second (the
+    fitted model cached: read and score)."""
     import sqlalchemy as sa
 
     from dealsight.domain.access import Scope
@@ -233,7 +234,10 @@ def service_path(evidence: RenewalEvidence) -> float:
         conn.execute(sa.insert(schema.support_tickets), tickets.to_dict("records"))
     start = time.perf_counter()
     upcoming_renewals(engine, Scope(None, False), as_of=AS_OF, within_days=365)
-    return time.perf_counter() - start
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    upcoming_renewals(engine, Scope(None, False), as_of=AS_OF, within_days=365)
+    return first, time.perf_counter() - start
 
 
 def main() -> None:
@@ -267,7 +271,11 @@ def main() -> None:
     )
     print(f"ARR at risk {scored['arr_at_risk'].sum():,.0f} of {scored['arr'].sum():,.0f}")
     if args.service:
-        print(f"service path (SQLite: read, fit, score): {service_path(evidence):.1f} s")
+        first, cached = service_path(evidence)
+        print(
+            f"service path on SQLite (no executive meetings written): first call (read, fit, score) "
+            f"{first:.1f} s, second call (model cached: read, score) {cached:.1f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -162,14 +162,8 @@ def _model(
 def _reasons(table: pd.DataFrame, kind: str, limit: int) -> dict[int, tuple[RenewalReason, ...]]:
     chosen = table[table["kind"] == kind].groupby("row", sort=False).head(limit)
     result: dict[int, list[RenewalReason]] = {}
-    for row, group, severity, reason, action in zip(
-        chosen["row"],
-        chosen["group"],
-        chosen["severity"],
-        chosen["reason"],
-        chosen["next_action"],
-        strict=True,
-    ):
+    columns = ("row", "group", "severity", "reason", "next_action")
+    for row, group, severity, reason, action in zip(*(chosen[c].tolist() for c in columns), strict=True):
         result.setdefault(int(row), []).append(RenewalReason(group, severity, str(reason), action))
     return {k: tuple(v) for k, v in result.items()}
 
@@ -230,13 +224,15 @@ def upcoming_renewals(
         _reasons(reasons, "for", STRENGTHS_SHOWN),
     )
     items = []
+    rounded = X.round(4).astype(object)
+    records: list[dict[str, float | None]] = rounded.where(rounded.notna(), None).to_dict("records")  # type: ignore[assignment]
     columns = ("subscription_id", "account_id", "renewal_date", "arr", "currency")
     for i, (sub, account, due_on, arr, currency) in enumerate(
         zip(*(upcoming[c] for c in columns), strict=True)
     ):
         name, owner_id, owner_name = names.get(int(account), (str(account), None, None))
         day = pd.Timestamp(due_on).date()
-        signals = {str(f): (None if pd.isna(v) else round(float(v), 4)) for f, v in X.iloc[i].items()}
+        signals = records[i]
         items.append(
             RenewalRisk(
                 subscription_id=int(sub),

@@ -23,7 +23,19 @@ _ac, _a, _c = schema.activity_contacts, schema.activities, schema.contacts
 
 
 def _read(conn: sa.Connection, query: sa.Select[Any], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame([tuple(row) for row in conn.execute(query)], columns=columns)
+    """The rows of ``query`` through the driver's own cursor, fetched at once: plain tuples, which pandas
+    takes apart quickly (SQLAlchemy's rows cost several times more at hundreds of thousands of rows)."""
+    compiled = query.compile(dialect=conn.dialect)
+    params: Any = compiled.params
+    if compiled.positiontup is not None:  # positional drivers (SQLite's qmark)
+        params = tuple(params[name] for name in compiled.positiontup)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _within(query: sa.Select[Any], column: sa.ColumnElement[Any], accounts: sa.Select[Any] | None) -> Any:
