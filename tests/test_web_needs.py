@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -15,14 +16,24 @@ import sqlalchemy as sa
 
 from dealsight.services.survey_imports import import_survey
 from dealsight.services.surveys import find_survey
-from dealsight.store.schema import audit_log, survey_respondents, surveys
-from tests import test_web_fixtures
-from tests.test_web_fixtures import Browser, Demo, text_of
+from dealsight.store.schema import audit_log, survey_points, survey_ratings, survey_respondents, surveys
+from tests.test_web_fixtures import Browser, Demo, text_of, web_demo
 
-demo = test_web_fixtures.demo
 ROLES = ("admin", "executive", "manager", "rep")
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "needs_survey.csv"
 CHART = re.compile(r"<canvas data-(?:needs-)?chart='([^']*)'")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """A copy of the demo without the needs survey it ships: these tests start from no survey."""
+    copies = web_demo(tmp_path_factory)
+    copy = next(copies)
+    with copy.engine.begin() as conn:
+        for table in (survey_ratings, survey_points, survey_respondents, surveys):
+            conn.execute(table.delete())
+    yield copy
+    next(copies, None)
 
 
 @pytest.fixture(scope="module")
