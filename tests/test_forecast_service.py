@@ -295,13 +295,6 @@ def test_history_added_after_the_as_of_day_changes_no_figure_of_the_forecast_the
 
 
 @pytest.mark.storage
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="look-ahead in the service's deal state (forecast_state.deal_state): what was won by as-of is "
-    "read from the deals' current rows (deal_lives: current stage and amount), not replayed at as-of, so an "
-    "amount corrected after a deal was won, or a won deal reopened later, changes the past won so far",
-)
 @pytest.mark.parametrize("change", ["amount corrected", "reopened"])
 def test_a_deal_won_before_the_as_of_day_and_changed_later_changes_nothing_then(
     org: Org, change: str
@@ -327,13 +320,6 @@ def test_a_deal_won_before_the_as_of_day_and_changed_later_changes_nothing_then(
 
 
 @pytest.mark.storage
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="look-ahead in the service's dispersion (forecast_groups.dispersion_of): a forecast as of T takes "
-    "the newest stored backtest's dispersion of its last date, calibrated on outcomes after T; it should "
-    "take the last backtest date whose horizon ended by T, else the prior",
-)
 def test_a_backtest_of_later_dates_changes_nothing_in_a_forecast_before_them(org: Org) -> None:
     day = AS_OF - timedelta(days=60)
     before = forecast_period(org.engine, ALL, as_of=day, method=FAST, store=False)

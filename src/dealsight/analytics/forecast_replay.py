@@ -28,6 +28,7 @@ and the forecast uses the expected won amount instead (:func:`expected_amounts`)
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,7 +41,7 @@ from dealsight.analytics.deal_data import DealData
 from dealsight.analytics.deal_snapshots import closed_deals
 from dealsight.analytics.deal_timelines import NAT, NS_PER_DAY, instants_ns
 from dealsight.analytics.indicators import deal_indicators
-from dealsight.analytics.replay import STAGE_NOT_RECORDED
+from dealsight.analytics.replay import STAGE_NOT_RECORDED, state_as_of
 from dealsight.analytics.stage_spells import deal_start
 from dealsight.domain.enums import HistoryField, Outcome
 
@@ -88,6 +89,22 @@ class DealLives:
         """Which deals were open at the instant (started by it, not closed by it)."""
         started = (self.start_ns != NAT) & (self.start_ns <= as_of_ns)
         return np.asarray(started & ((self.closed_ns == NAT) | (self.closed_ns > as_of_ns)))
+
+
+def data_as_of(data: DealData, at: pd.Timestamp) -> DealData:
+    """What the deals were at ``at``: those that existed then, each with the stage, amount, close date and
+    outcome it had (replayed from the history, :func:`~dealsight.analytics.replay.state_as_of`), and only
+    the history recorded by then. What was won by a past day and what the history of created-and-won deals
+    teaches must be read from this, not from the current rows: an amount corrected or a deal reopened later
+    would otherwise change a past forecast."""
+    outcomes = {
+        str(name): Outcome(outcome) if isinstance(outcome, str) and outcome else None
+        for name, outcome in zip(data.stages["name"], data.stages["outcome"], strict=True)
+    }
+    moment = pd.Timestamp(at).to_pydatetime()
+    deals = state_as_of(data.opportunities, data.history, outcomes, moment)
+    history = data.history[instants_ns(data.history["changed_at"]) <= pd.Timestamp(at).value]
+    return dataclasses.replace(data, opportunities=deals[list(data.opportunities.columns)], history=history)
 
 
 def deal_lives(data: DealData) -> DealLives:
@@ -320,6 +337,7 @@ __all__ = [
     "amounts_known_only_at_close",
     "as_of_grid",
     "calendar_features",
+    "data_as_of",
     "deal_lives",
     "expected_amounts",
     "horizon_labels",

@@ -85,7 +85,7 @@ DATA_TABLES: tuple[sa.Table, ...] = (
     schema.account_merges,
 )
 """Every table whose largest id makes the data version (module docstring)."""
-FORMAT = 1
+FORMAT = 2
 """Bumped when the way a forecast is computed changes, so older stored forecasts are not served."""
 
 

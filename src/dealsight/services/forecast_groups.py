@@ -112,8 +112,10 @@ class AllGroups:
 
 
 # dispersion ------------------------------------------------------------------------------------------------
-def dispersion_of(conn: Connection, method: str) -> tuple[float, str]:
-    """The dispersion of ``method`` from the newest stored backtest (else the prior), and its source."""
+def dispersion_of(conn: Connection, method: str, day: date) -> tuple[float, str]:
+    """The dispersion of ``method`` as of the end of ``day``, and its source: that of the newest stored
+    backtest's last date on or before ``day`` (each date's dispersion is calibrated on forecasts whose
+    horizon had ended by then, so nothing after ``day`` reaches it), else the prior."""
     run = latest_backtest_run(conn)
     if run is None:
         return PRIOR_DISPERSION, "prior (no stored backtest: run `dealsight backtest`)"
@@ -124,7 +126,10 @@ def dispersion_of(conn: Connection, method: str) -> tuple[float, str]:
     ]
     if not rows:
         return PRIOR_DISPERSION, f"prior (the stored backtest has no {method} figures)"
-    last = max(rows, key=lambda r: str(r.get("as_of")))
+    known = [r for r in rows if str(r.get("as_of"))[:10] <= day.isoformat()]
+    if not known:
+        return PRIOR_DISPERSION, f"prior (the stored backtest starts after {day.isoformat()})"
+    last = max(known, key=lambda r: str(r.get("as_of")))
     return float(last["dispersion"]), (
         f"backtest #{run.id} of {run.made_at:%Y-%m-%d} (as of {last.get('as_of')}, "
         f"horizon {run.result.get('horizon_days')} days)"
@@ -149,9 +154,9 @@ def group_figures(
     days_left = (period_end - state.day).days
     new = None
     if days_left > 0:
-        codes = np.where(owned(data.opportunities, owners), 0, -1)
+        codes = np.where(owned(state.known, owners), 0, -1)
         new = new_deals_from_history(
-            data.opportunities,
+            state.known,
             instant(state.day),
             instant(period_end),
             group_codes=codes,

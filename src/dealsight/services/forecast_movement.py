@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from dealsight.analytics.deal_data import DealData
 from dealsight.analytics.deal_timelines import NAT
 from dealsight.analytics.forecast_movement import Movement, forecast_movement
-from dealsight.analytics.forecast_replay import deal_lives
+from dealsight.analytics.forecast_replay import data_as_of, deal_lives
 from dealsight.domain.access import Scope
 from dealsight.errors import FieldProblem, ValidationError
 from dealsight.services.forecast_cache import MOVEMENTS, data_version, remembered_state
@@ -140,7 +140,7 @@ def _inputs(
     bounds: tuple[date, date],
     state_of: Callable[[date], DealState],
 ) -> MovementInputs:
-    lives = deal_lives(data)
+    lives = deal_lives(data_as_of(data, instant(day)))  # the closes as known at the end of ``day``
     low, high = instant(first).value, instant(day).value
     shut = np.flatnonzero((lives.closed_ns != NAT) & (lives.closed_ns > low) & (lives.closed_ns <= high))
     period_low = instant(bounds[0] - timedelta(days=1)).value

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from dealsight.analytics.backtest import horizon_forecast
 from dealsight.analytics.deal_data import DealData
 from dealsight.analytics.deal_timelines import NAT
-from dealsight.analytics.forecast_replay import as_of_grid, deal_lives, replay_snapshots
+from dealsight.analytics.forecast_replay import as_of_grid, data_as_of, deal_lives, replay_snapshots
 from dealsight.analytics.time_to_close import METHODS
 from dealsight.domain.clock import utc_now
 from dealsight.errors import FieldProblem, InsufficientDataError, ValidationError
@@ -124,20 +124,25 @@ def load_deals(conn: Connection, day: date) -> DealData:
 @dataclass(frozen=True)
 class DealState:
     """The deals open at the end of ``day`` with their probability of being won by the period end, and
-    what was won in the period by then."""
+    what was won in the period by then (replayed at ``day``: later corrections and reopenings change
+    nothing)."""
 
     day: date
     deals: pd.DataFrame  # opportunity_id, owner_id, probability, amount, in_period, crm, category, crm_amount
     won: pd.DataFrame  # opportunity_id, owner_id, amount (won in the period by day)
     has_categories: bool
+    known: pd.DataFrame
+    """Every deal that existed at the end of ``day`` as it was then (:func:`data_as_of`): what the new deals
+    expected in the rest of the period are learned from."""
 
 
 def deal_state(data: DealData, day: date, period_start: date, period_end: date, method: str) -> DealState:
     """Each deal open at the end of ``day`` with ``method``'s probability of being won by ``period_end``,
     the CRM's figures as known then, and the deals won from ``period_start`` to ``day``."""
     at = instant(day)
+    then = data_as_of(data, at)  # nothing recorded after ``day`` (a deal reopened later was won then)
     days_left = (period_end - day).days
-    frame = horizon_forecast(data, pd.Timestamp(day), horizon_days=max(days_left, 1), method=method)
+    frame = horizon_forecast(then, pd.Timestamp(day), horizon_days=max(days_left, 1), method=method)
     if frame["probability"].isna().all() and len(frame):
         raise InsufficientDataError(
             f"The method {method} has nothing to forecast from here: the data records no forecast "
@@ -146,7 +151,7 @@ def deal_state(data: DealData, day: date, period_start: date, period_end: date, 
     probability = frame["probability"].fillna(0.0).to_numpy(np.float64)
     if days_left <= 0:
         probability = np.zeros(len(frame))
-    rows = replay_snapshots(data, [at]).at(at).set_index("opportunity_id")
+    rows = replay_snapshots(then, [at]).at(at).set_index("opportunity_id")
     ids = frame["opportunity_id"].to_numpy()
     replayed = rows.reindex(ids)
     to_close = pd.to_numeric(replayed["days_to_expected_close"], errors="coerce").to_numpy(np.float64)
@@ -163,7 +168,7 @@ def deal_state(data: DealData, day: date, period_start: date, period_end: date, 
             "crm_amount": pd.to_numeric(replayed["amount"], errors="coerce").fillna(0.0).to_numpy(),
         }
     )
-    lives = deal_lives(data)
+    lives = deal_lives(then)
     lower = instant(period_start - timedelta(days=1)).value
     closed = (lives.closed_ns != NAT) & (lives.closed_ns > lower) & (lives.closed_ns <= at.value)
     won_rows = np.flatnonzero(closed & lives.won)
@@ -177,7 +182,7 @@ def deal_state(data: DealData, day: date, period_start: date, period_end: date, 
     )
     categories = data.opportunities["forecast_category"].dropna().astype(str)
     has_categories = bool((categories != "closed").any())
-    return DealState(day, deals, won, has_categories)
+    return DealState(day, deals, won, has_categories, then.opportunities)
 
 
 def owned(frame: pd.DataFrame, owners: set[int] | None) -> np.ndarray:

@@ -158,7 +158,7 @@ def _from_store(
         total = stored_view_total(groups, scope)
         if total is None:
             return None, True
-        shown = _shown(conn, scope, groups, total, day, period, method, dispersion_of(conn, method), 0)
+        shown = _shown(conn, scope, groups, total, day, period, method, dispersion_of(conn, method, day), 0)
         return shown, True
 
 
@@ -183,7 +183,7 @@ def _computed(
         version = data_version(conn)  # before the deals: a change made meanwhile never looks older
         say("loading deals")
         data = load_deals(conn, day)
-        dispersion = dispersion_of(conn, method)
+        dispersion = dispersion_of(conn, method, day)
         say(f"forecasting with {method}")
         state = remembered_state(engine, version, data, day, bounds, method) if remember else None
         groups = all_groups(conn, data, day, period, method, dispersion[0], state=state)
