@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from dealsight.cli.main import app
 from dealsight.domain.clock import utc_now
 from dealsight.services.records import account_visible
+from dealsight.services.renewal_forecasts import renewal_forecast
 from dealsight.services.renewals import upcoming_renewals
 from dealsight.store.schema import accounts, value_evidence
 from tests import api_fixtures
@@ -170,3 +171,6 @@ def test_the_page_shows_each_role_its_renewals_and_booked_vs_delivered(
     assert len(chart["labels"]) == 8 and max(chart["series"][0]["values"]) > 0
     if outlook.renewals:
         assert outlook.renewals[0].account_name.replace("&", "&amp;") in html
+    forecast = renewal_forecast(sqlite_world.engine, sqlite_world.scope(role), quarters=4)
+    rows = re.findall(r'<tr><th scope="row">(\d{4}-Q\d)</th><td class="num">([\d,]+)</td>', html)
+    assert rows == [(q.quarter, f"{q.renewals:,}") for q in forecast.quarters]

@@ -28,10 +28,11 @@ from dealsight.analytics.renewal_forecast import (
     quarter_ranges,
     quarters_from,
 )
+from dealsight.analytics.renewal_risk import RenewalModel
 from dealsight.domain.access import Scope
 from dealsight.domain.clock import utc_now
 from dealsight.errors import FieldProblem, InsufficientDataError, ValidationError
-from dealsight.services.renewals import fit_renewal_model, visible_accounts
+from dealsight.services.renewals import cached_renewal_model, fit_renewal_model, visible_accounts
 from dealsight.store.renewal_frames import renewal_evidence
 
 MAX_QUARTERS = 12
@@ -62,17 +63,21 @@ def _undecided_on(events: pd.DataFrame, day: date) -> pd.DataFrame:
 
 
 def _ranges(
-    evidence: RenewalEvidence, day: date, quarters: list[tuple[date, date]], accounts: set[int] | None
+    evidence: RenewalEvidence,
+    model: RenewalModel,
+    at: date,
+    quarters: list[tuple[date, date]],
+    accounts: set[int] | None,
 ) -> tuple[list[QuarterRenewals], Expansion | None]:
-    events = renewal_events(evidence.subscriptions, evidence.churn_events, day)
-    model = fit_renewal_model(events, evidence, day)
-    upcoming = _undecided_on(events, day)
+    """The quarters' ranges for the renewals undecided at the start of day ``at``, scored by ``model``."""
+    events = renewal_events(evidence.subscriptions, evidence.churn_events, at)
+    upcoming = _undecided_on(events, at)
     if accounts is not None:
         upcoming = upcoming[upcoming["account_id"].isin(accounts)]
-    upcoming = upcoming.reset_index(drop=True).assign(at=pd.Timestamp(day))
+    upcoming = upcoming.reset_index(drop=True).assign(at=pd.Timestamp(at))
     X = renewal_features(upcoming, evidence)
     scored = upcoming.assign(probability=model.renewal_probability(X) if len(X) else [])
-    expansion = expansion_terms(evidence.subscriptions, day)
+    expansion = expansion_terms(evidence.subscriptions, at)
     return quarter_ranges(scored, quarters, expansion), expansion
 
 
@@ -91,7 +96,10 @@ def renewal_forecast(
     with engine.connect() as conn:
         evidence = renewal_evidence(conn)
         allowed = visible_accounts(conn, scope)
-    found, expansion = _ranges(evidence, as_of + timedelta(days=1), quarters_from(as_of, quarters), allowed)
+        events = renewal_events(evidence.subscriptions, evidence.churn_events, as_of)
+        model = cached_renewal_model(engine, conn, events, evidence, as_of)  # the one the renewals list uses
+    later = as_of + timedelta(days=1)  # the end of the day: whatever is dated on it is known
+    found, expansion = _ranges(evidence, model, later, quarters_from(as_of, quarters), allowed)
     return RenewalForecast(as_of, tuple(found), expansion)
 
 
@@ -111,7 +119,10 @@ def renewal_backtest(
     now = renewal_events(subscriptions, evidence.churn_events, today)
     rows = []
     for start, end in past_quarters(first, min(last or today, today)):
-        forecast, _ = _ranges(evidence, start, [(start, end)], None)
+        model = fit_renewal_model(
+            renewal_events(subscriptions, evidence.churn_events, start), evidence, start
+        )
+        forecast, _ = _ranges(evidence, model, start, [(start, end)], None)
         rows.append(backtest_row(forecast[0], actual_renewed(now, start, end)))
     errors = [abs(r.error) for r in rows if r.error is not None]
     return RenewalBacktest(

@@ -143,9 +143,11 @@ def fit_renewal_model(
     )
 
 
-def _model(
+def cached_renewal_model(
     engine: Engine, conn: Connection, events: pd.DataFrame, evidence: RenewalEvidence, as_of: date
 ) -> RenewalModel:
+    """The model learnt from the renewals decided before ``as_of``, fitted once per database, day and
+    data version (see the module docstring)."""
     key = (str(engine.url), as_of, _fingerprint(conn))
     with _LOCK:
         cached = _CACHE.get(key)
@@ -202,7 +204,7 @@ def upcoming_renewals(
     with engine.connect() as conn:
         evidence = renewal_evidence(conn)
         events = renewal_events(evidence.subscriptions, evidence.churn_events, as_of)
-        model = _model(engine, conn, events, evidence, as_of)
+        model = cached_renewal_model(engine, conn, events, evidence, as_of)
         allowed = visible_accounts(conn, scope)
         due = pd.to_datetime(events["renewal_date"])
         upcoming = events[
@@ -376,6 +378,7 @@ __all__ = [
     "RenewalQuery",
     "RenewalReason",
     "RenewalRisk",
+    "cached_renewal_model",
     "evaluate_renewal_model",
     "fit_renewal_model",
     "renewal_page",

@@ -1,6 +1,7 @@
 """The renewals page (``/renewals``): the upcoming renewals the visitor may see with their chance of
 renewal, ARR at risk, the strongest reason and its next action, and the portfolio's booked vs delivered
-chart (ARR booked against the value customers confirmed, by quarter).
+chart (ARR booked against the value customers confirmed, by quarter) and the renewed and expansion ARR of
+the coming four quarters as ranges (:mod:`dealsight.services.renewal_forecasts`, the same model).
 
 Renewal risk is :func:`~dealsight.services.renewals.upcoming_renewals` for the visitor's scope (a rep
 sees the renewals of the accounts they may see, a manager their team's, executives and admins all); the
@@ -18,6 +19,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from dealsight.analytics.booked_value import BookedValue
 from dealsight.domain.clock import utc_now
 from dealsight.services.booked_value import portfolio_booked_value
+from dealsight.services.renewal_forecasts import renewal_forecast
 from dealsight.services.renewals import DEFAULT_WITHIN_DAYS, upcoming_renewals
 from dealsight.web.core import PageRoute, Visitor, current_visitor, render, web_of
 
@@ -69,12 +71,14 @@ def renewals_page(
     day = _day(as_of, today)
     outlook = upcoming_renewals(engine, visitor.scope, as_of=day, within_days=int(window))
     portfolio = portfolio_booked_value(engine, visitor.scope, as_of=outlook.as_of)
+    forecast = renewal_forecast(engine, visitor.scope, as_of=outlook.as_of, quarters=4)
     context = {
         "outlook": outlook,
         "shown": outlook.renewals[:SHOWN],
         "windows": WINDOWS,
         "chosen": {"within": window, "as_of": day},
         "portfolio": portfolio.summary,
+        "forecast": forecast,
         "chart": booked_delivered_chart(portfolio.summary) if portfolio.summary.trend else None,
     }
     return render(request, "renewals.html", context)
