@@ -202,6 +202,7 @@ BAD = {
     "a deal of another account": ({"opportunity_id": "other_deal"}, "body.opportunity_id"),
     "an interviewer the rep cannot name": ({"interviewer_id": "admin"}, "body.interviewer_id"),
     "no answers": ({"answers": []}, "body.answers"),
+    "an unknown guide": ({"guide": "nope"}, "body.guide"),
 }
 
 

@@ -99,6 +99,7 @@ def test_each_problem_of_a_roadmap_names_its_place() -> None:
     ]
     assert "used twice" in problems[6][1] and "not a buyer stage" in problems[1][1]
     assert roadmap_from_data({"stages": {}}, product="Widget")[0] is not None
+    assert roadmap_from_data({"stages": {}}, product="  ") == (None, [("product", "a value is required")])
     assert roadmap_from_data({"product": "Gadget"}, product="Widget")[1] == [
         ("product", "this roadmap is the product 'Widget''s, not 'Gadget'")
     ]

@@ -231,8 +231,8 @@ def _interviews(
         if rng.random() >= INTERVIEW_SHARE:
             continue
         contact_id = _contact(deal, deal_contacts, contacts)
-        day = min(today, deal["closed_date"] + timedelta(days=rng.randint(14, 75)))
-        if contact_id is None or (contact_id, day) in seen:
+        day = deal["closed_date"] + timedelta(days=rng.randint(14, 75))
+        if contact_id is None or day > today or (contact_id, day) in seen:  # not interviewed yet
             continue
         seen.add((contact_id, day))
         interview_id = len(rows["interviews"]) + 1

@@ -199,10 +199,13 @@ def roadmap_from_data(data: object, product: str | None = None) -> tuple[Roadmap
     if not isinstance(data, Mapping):
         return None, [("", "expected a roadmap: fields product and stages")]
     _unknown(data, ("product", "stages"), "", problems)
-    name = _text(data.get("product"), "product", problems, PRODUCT_LENGTH, required=product is None)
-    if product is not None and name is not None and name.lower() != product.strip().lower():
-        problems.append(("product", f"this roadmap is the product {product!r}'s, not {name!r}"))
-    name = name or (product.strip() if product else None)
+    given = " ".join(product.split()) if product is not None else ""
+    name = _text(data.get("product"), "product", problems, PRODUCT_LENGTH, required=not given)
+    if given and name is not None and name.lower() != given.lower():
+        problems.append(("product", f"this roadmap is the product {given!r}'s, not {name!r}"))
+    if given and len(given) > PRODUCT_LENGTH:
+        problems.append(("product", f"at most {PRODUCT_LENGTH} characters (got {len(given)})"))
+    name = name or given or None
     stages_data = data.get("stages") or {}
     if not isinstance(stages_data, Mapping):
         problems.append(("stages", f"expected the stages by name: {', '.join(s.value for s in STAGES)}"))

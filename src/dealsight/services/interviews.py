@@ -37,7 +37,7 @@ from dealsight.domain.interviews import (
     parse_tag,
     parse_tags,
 )
-from dealsight.errors import FieldProblem
+from dealsight.errors import FieldProblem, NotFoundError
 from dealsight.services.interview_guides import stored_guide
 from dealsight.services.records import (
     ListQuery,
@@ -393,7 +393,10 @@ def record_interview(
         if name not in data:
             problems.append(FieldProblem(name, "a value is required"))
     with transaction(engine) as conn:
-        guide = stored_guide(conn, str(values.get("guide") or DEFAULT_GUIDE))
+        try:
+            guide = stored_guide(conn, str(values.get("guide") or DEFAULT_GUIDE))
+        except NotFoundError as error:
+            raise invalid([*problems, FieldProblem("guide", error.message)]) from None
         answers, found = clean_answers(guide, values.get("answers"))
         problems += found
         if "contact_id" in values and values["contact_id"] is not None:

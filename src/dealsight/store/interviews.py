@@ -124,9 +124,8 @@ def guide_by_name(conn: Connection, name: str) -> Guide | None:
 
 
 def guide_names(conn: Connection) -> list[str]:
-    return [
-        str(n) for n in conn.execute(sa.select(interview_guides.c.name).order_by(interview_guides.c.name))
-    ]
+    query = sa.select(interview_guides.c.name).order_by(interview_guides.c.name)
+    return [str(name) for name in conn.execute(query).scalars()]
 
 
 def save_guide(conn: Connection, guide: Guide, now: datetime) -> Guide:

@@ -82,7 +82,7 @@ def get_roadmap(
 @router.put(
     "/roadmaps/{product}",
     response_model=schemas.Roadmap,
-    responses=writing(),
+    responses={201: {"model": schemas.Roadmap, "description": "The roadmap was created."}, **writing()},
     summary="Create or replace a roadmap",
 )
 def put_roadmap(
@@ -91,7 +91,8 @@ def put_roadmap(
     principal: Principal = Depends(current_principal),
     engine: Engine = Depends(engine_of),
 ) -> Response:
-    """The whole roadmap of a product (admins and managers); questions are matched by key."""
+    """The whole roadmap of a product (admins and managers): 201 when it is new, 200 when it replaces the
+    stored one (questions matched by key keep the deals' records of having them answered)."""
     data = body.model_dump(exclude_none=True, mode="json")
     try:
         saved = service.replace_roadmap(engine, principal, product, data, via="api")
