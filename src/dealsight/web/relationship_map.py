@@ -186,7 +186,7 @@ def _goals(goals: list[GoalRecord], layout: Layout, y: int) -> list[Box]:
     centres = _centres(len(goals), layout.goals_per_row, layout.goal, layout.width)
     return [
         Box(
-            f"g{goal.id}", x - width // 2, y + row * 66, width, 52, wrap(goal.goal, 30), goal.goal,
+            f"g{goal.id}", x - width // 2, y + row * 66, width, 52, wrap(goal.goal, 27), goal.goal,
             "goal goal--achieved" if goal.status is GoalStatus.ACHIEVED else "goal",
         )
         for goal, (x, row) in zip(goals, centres, strict=True)
@@ -196,6 +196,7 @@ def _goals(goals: list[GoalRecord], layout: Layout, y: int) -> list[Box]:
 def _lines(plan: AccountPlan, people: list[Person], boxes: list[Box]) -> list[Line]:
     by_contact = {p.id: p for p in people}
     by_key = {box.key: box for box in boxes}
+    top = min((box.y for box in boxes if box.key.startswith("g")), default=0)
     lines: list[Line] = []
     for contact in plan.contacts:
         person = by_contact[contact.id]
@@ -207,9 +208,25 @@ def _lines(plan: AccountPlan, people: list[Person], boxes: list[Box]) -> list[Li
         for goal_id in contact.goal_ids:
             goal = by_key.get(f"g{goal_id}")
             if goal is not None:
-                path = _curve(person.x, person.y + person.r, goal.x + goal.w // 2, goal.y)
+                path = _to_goal(person, goal, top)
                 lines.append(Line("owns", path, f"{contact.name} owns the goal: {goal.tooltip}"))
     return lines
+
+
+def _to_goal(person: Person, goal: Box, top: int) -> str:
+    """A contact's line to a goal: to the top of a goal in the first row; to a goal further down, along the
+    gap beside it and into its side, so the line never runs behind the goals above it."""
+    start_y = person.y + person.r
+    if goal.y <= top:
+        return _curve(person.x, start_y, goal.x + goal.w // 2, goal.y)
+    left = person.x < goal.x + goal.w // 2
+    lane = goal.x - 7 if left else goal.x + goal.w + 7
+    edge = goal.x if left else goal.x + goal.w
+    middle = goal.y + goal.h // 2
+    lane_top = top - 12
+    return (
+        f"{_curve(person.x, start_y, lane, lane_top)} L{lane} {middle - 6} Q{lane} {middle} {edge} {middle}"
+    )
 
 
 def draw(plan: AccountPlan, name: str) -> Drawing:
