@@ -265,34 +265,38 @@ def _deal_of_account(conn: Connection, scope: Scope, account_id: int, opportunit
     return str(row.name)
 
 
+def _change_link(
+    engine: Engine, actor: Principal, scope: Scope, goal_id: int, opportunity_id: int, via: str, *, link: bool
+) -> GoalRecord:
+    require_write(scope)
+    with transaction(engine) as conn:
+        account_id = _require_goal(conn, scope, goal_id)["account_id"]
+        shown = f"{_deal_of_account(conn, scope, account_id, opportunity_id)} ({opportunity_id})"
+        written = (
+            store.link_deal(conn, goal_id, opportunity_id, utc_now())
+            if link
+            else store.unlink_deal(conn, goal_id, opportunity_id)
+        )
+        if written:
+            change = {"linked_deal": (None, shown) if link else (shown, None)}
+            record_changes(
+                conn, actor=actor, via=via, entity=GOAL, entity_id=goal_id, action="update", changes=change
+            )
+        return _read(conn, scope, goal_id)
+
+
 def link_deal(
     engine: Engine, actor: Principal, scope: Scope, goal_id: int, opportunity_id: int, via: str
 ) -> GoalRecord:
     """Say the deal serves the goal (a deal may serve several goals)."""
-    require_write(scope)
-    with transaction(engine) as conn:
-        account_id = _require_goal(conn, scope, goal_id)["account_id"]
-        name = _deal_of_account(conn, scope, account_id, opportunity_id)
-        if store.link_deal(conn, goal_id, opportunity_id, utc_now()):
-            change = {"linked_deal": (None, f"{name} ({opportunity_id})")}
-            record_changes(conn, actor=actor, via=via, entity=GOAL, entity_id=goal_id, action="update",
-                           changes=change)  # fmt: skip
-        return _read(conn, scope, goal_id)
+    return _change_link(engine, actor, scope, goal_id, opportunity_id, via, link=True)
 
 
 def unlink_deal(
     engine: Engine, actor: Principal, scope: Scope, goal_id: int, opportunity_id: int, via: str
 ) -> GoalRecord:
     """The deal no longer serves the goal."""
-    require_write(scope)
-    with transaction(engine) as conn:
-        account_id = _require_goal(conn, scope, goal_id)["account_id"]
-        name = _deal_of_account(conn, scope, account_id, opportunity_id)
-        if store.unlink_deal(conn, goal_id, opportunity_id):
-            change = {"linked_deal": (f"{name} ({opportunity_id})", None)}
-            record_changes(conn, actor=actor, via=via, entity=GOAL, entity_id=goal_id, action="update",
-                           changes=change)  # fmt: skip
-        return _read(conn, scope, goal_id)
+    return _change_link(engine, actor, scope, goal_id, opportunity_id, via, link=False)
 
 
 # coverage --------------------------------------------------------------------------------------------------
@@ -321,18 +325,24 @@ def _user_name(conn: Connection, user_id: int) -> str:
     return str(conn.execute(sa.select(users.c.name).where(users.c.id == user_id)).scalar_one())
 
 
-def cover_contact(
-    engine: Engine, actor: Principal, scope: Scope, contact_id: int, user_id: int, via: str
+def _change_coverage(
+    engine: Engine, actor: Principal, scope: Scope, contact_id: int, user_id: int, via: str, *, cover: bool
 ) -> ContactCoverage:
-    """Record that ``user_id`` (an active user) covers the contact."""
     require_write(scope)
     with transaction(engine) as conn:
         contact = _contact(conn, scope, contact_id)
-        problem = active_user_problem(conn, user_id, "user_id")
-        if problem:
-            raise invalid([problem])
-        if store.add_coverage(conn, contact_id, user_id, utc_now()):
-            change = {"covered_by": (None, f"{_user_name(conn, user_id)} ({user_id})")}
+        if cover:
+            problem = active_user_problem(conn, user_id, "user_id")
+            if problem:
+                raise invalid([problem])
+        written = (
+            store.add_coverage(conn, contact_id, user_id, utc_now())
+            if cover
+            else store.remove_coverage(conn, contact_id, user_id)
+        )
+        if written:
+            shown = f"{_user_name(conn, user_id)} ({user_id})"
+            change = {"covered_by": (None, shown) if cover else (shown, None)}
             record_changes(
                 conn,
                 actor=actor,
@@ -343,27 +353,20 @@ def cover_contact(
                 changes=change,
             )
         return _coverage(conn, contact)
+
+
+def cover_contact(
+    engine: Engine, actor: Principal, scope: Scope, contact_id: int, user_id: int, via: str
+) -> ContactCoverage:
+    """Record that ``user_id`` (an active user) covers the contact."""
+    return _change_coverage(engine, actor, scope, contact_id, user_id, via, cover=True)
 
 
 def uncover_contact(
     engine: Engine, actor: Principal, scope: Scope, contact_id: int, user_id: int, via: str
 ) -> ContactCoverage:
     """``user_id`` no longer covers the contact."""
-    require_write(scope)
-    with transaction(engine) as conn:
-        contact = _contact(conn, scope, contact_id)
-        if store.remove_coverage(conn, contact_id, user_id):
-            change = {"covered_by": (f"{_user_name(conn, user_id)} ({user_id})", None)}
-            record_changes(
-                conn,
-                actor=actor,
-                via=via,
-                entity="contact",
-                entity_id=contact_id,
-                action="update",
-                changes=change,
-            )
-        return _coverage(conn, contact)
+    return _change_coverage(engine, actor, scope, contact_id, user_id, via, cover=False)
 
 
 __all__ = [

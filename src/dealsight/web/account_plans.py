@@ -215,6 +215,33 @@ def _refused(request: Request, visitor: Visitor, account_id: int, message: str) 
     return _body(request, visitor, account_id, problem=message, status_code=422)
 
 
+def _linking(
+    account_id: int,
+    goal_id: int,
+    deal_id: int | None,
+    request: Request,
+    visitor: Visitor,
+    form: Mapping[str, str],
+) -> Response:
+    """Link (``deal_id`` None: the one posted) or unlink a deal and the goal."""
+    check_csrf(request, visitor, form)
+    engine = web_of(request).engine
+    goal = _own_goal(account_plan(engine, visitor.scope, account_id), goal_id)
+    if deal_id is not None:
+        goals.unlink_deal(engine, visitor.principal, visitor.scope, goal_id, deal_id, "web")
+        done = f"Unlinked the deal from '{goal.goal}'."
+    else:
+        posted = _number(form, "opportunity_id")
+        if posted is None:
+            return _refused(request, visitor, account_id, f"Choose a deal to link to the goal '{goal.goal}'.")
+        try:
+            goals.link_deal(engine, visitor.principal, visitor.scope, goal_id, posted, "web")
+        except ValidationError as error:
+            return _refused(request, visitor, account_id, error.message)
+        done = f"Linked the deal to '{goal.goal}'."
+    return _body(request, visitor, account_id, saved=done, anchor=f"goal-{goal_id}")
+
+
 @router.post("/accounts/{account_id}/plan/goals/{goal_id}/deals")
 def link_deal(
     account_id: int,
@@ -223,19 +250,7 @@ def link_deal(
     visitor: Visitor = Depends(current_visitor),
     form: dict[str, str] = Depends(read_form),
 ) -> Response:
-    check_csrf(request, visitor, form)
-    engine = web_of(request).engine
-    goal = _own_goal(account_plan(engine, visitor.scope, account_id), goal_id)
-    deal_id = _number(form, "opportunity_id")
-    if deal_id is None:
-        return _refused(request, visitor, account_id, f"Choose a deal to link to the goal '{goal.goal}'.")
-    try:
-        goals.link_deal(engine, visitor.principal, visitor.scope, goal_id, deal_id, "web")
-    except ValidationError as error:
-        return _refused(request, visitor, account_id, error.message)
-    return _body(
-        request, visitor, account_id, saved=f"Linked the deal to '{goal.goal}'.", anchor=f"goal-{goal_id}"
-    )
+    return _linking(account_id, goal_id, None, request, visitor, form)
 
 
 @router.post("/accounts/{account_id}/plan/goals/{goal_id}/deals/{deal_id}/unlink")
@@ -247,13 +262,7 @@ def unlink_deal(
     visitor: Visitor = Depends(current_visitor),
     form: dict[str, str] = Depends(read_form),
 ) -> Response:
-    check_csrf(request, visitor, form)
-    engine = web_of(request).engine
-    goal = _own_goal(account_plan(engine, visitor.scope, account_id), goal_id)
-    goals.unlink_deal(engine, visitor.principal, visitor.scope, goal_id, deal_id, "web")
-    return _body(
-        request, visitor, account_id, saved=f"Unlinked the deal from '{goal.goal}'.", anchor=f"goal-{goal_id}"
-    )
+    return _linking(account_id, goal_id, deal_id, request, visitor, form)
 
 
 def _coverage(
