@@ -105,7 +105,7 @@ YAML_BAD = {
         "stages:\n  decision:\n    questions:\n      - question: Why?\n        tools: {a: 1}\n",
         8,
         "roadmaps[1].stages.decision.questions[1].tools",
-        "expected a list of texts",
+        "a list of texts",
     ),
     "a misspelt field": (
         "stages:\n  decision:\n    questions:\n      - question: Why?\n        answr: typo\n",

@@ -147,7 +147,7 @@ def _answer(number: int, cells: dict[str, str], problems: Problems) -> FileAnswe
         problems.add(number, "answer", said, f"at most {ANSWER_LENGTH:,} characters")
     tags, tag_problems = parse_tags(split_tags(cells["tags"]))
     for problem in tag_problems:
-        problems.add(number, "tags", cells["tags"], problem)
+        problems.add(number, "tags", cells["tags"], f"kind:value tags separated by ';' ({problem})")
     for name in ("interview", "interviewer_email", "deal"):
         if len(cells[name]) > TEXT_LENGTH:
             problems.add(number, name, cells[name], f"at most {TEXT_LENGTH} characters")

@@ -98,8 +98,9 @@ def read_yaml(path: Path) -> RoadmapFile:
         roadmap, located = roadmap_from_data(item)
         for where, what in located:
             full = ".".join(p for p in (place, where) if p)
+            expected = what.removeprefix("expected ")
             problems.append(
-                RowProblem(label, _line(lines, full), full or "roadmap", _shown(item, where), what)
+                RowProblem(label, _line(lines, full), full or "roadmap", _shown(item, where), expected)
             )
         if roadmap is not None:
             found.append(roadmap)
@@ -198,7 +199,8 @@ def read_table(path: Path, sheet: str | None = None) -> RoadmapFile:
             row_number = _line(places[key], place)
             column = place.rsplit(".", 1)[-1].split("[", 1)[0]
             column = column if column in CSV_COLUMNS else "concern" if column == "concerns" else "question"
-            problems.append(RowProblem(label, row_number, column, _shown(roadmap_data, place), what))
+            shown = _shown(roadmap_data, place)
+            problems.append(RowProblem(label, row_number, column, shown, what.removeprefix("expected ")))
         if built is not None:
             found.append(built)
     return _checked(label, found, problems, lambda r: first_row[r.product.lower()])
