@@ -184,12 +184,15 @@ def test_a_bad_file_names_file_row_and_column_and_writes_nothing(
     organisation: Engine, tmp_path: Path
 ) -> None:
     engine = organisation
+    with engine.begin() as conn:  # a second deal of the same name
+        conn.execute(opportunities.insert().values(id=6, name="Acme pilot", account_id=1, stage="Proposal"))
     bad = (
         HEADER
         + "Nowhere Inc,A goal,,,,,,,\n"
         + "Acme,Another goal,,,2027-02-30,urgent,,,\n"
         + "Acme,Third goal,nobody@acme.test,,,,,,OPP-404\n"
         + "Acme,,,,,,,,\n"
+        + "Acme,Fifth goal,,Nobody Known,,,,,Acme pilot; 6\n"
     )
     before = (_count(engine, account_goals), _count(engine, audit_log))
     result = run(engine, "import", "account-goals", _file(tmp_path, bad, "bad.csv"))
@@ -201,6 +204,12 @@ def test_a_bad_file_names_file_row_and_column_and_writes_nothing(
     )
     found = {(p.row, p.column) for p in result.exception.problems}
     assert {(3, "target_date"), (3, "priority"), (4, "executive"), (4, "deals"), (5, "goal")} <= found
+    assert {(6, "owner"), (6, "deals")} <= found and len(found) == 8  # deal 6, by its id, is one deal
+    twice = next(p for p in result.exception.problems if (p.row, p.column) == (6, "deals"))
+    assert (
+        twice.value == "Acme pilot"
+        and "one deal of the account: 2 have this name; give its id" in twice.expected
+    )
     assert (_count(engine, account_goals), _count(engine, audit_log)) == before
     dry = run(engine, "import", "account-goals", _file(tmp_path, GOALS), "--dry-run")
     assert dry.exit_code == 0 and "Dry run: nothing was written" in dry.output

@@ -75,37 +75,41 @@ def _columns(label: str, header: list[str]) -> dict[str, str]:
     return columns
 
 
+class _Names:
+    """Records by each way a file may name them (id, external id, e-mail, name), within a scope (an account;
+    0 for users); a name may fit several records."""
+
+    def __init__(self) -> None:
+        self.found: dict[tuple[int, str], set[int]] = {}
+
+    def add(self, scope: int, record_id: int, *refs: str | None) -> None:
+        for ref in refs:
+            if ref:
+                self.found.setdefault((scope, ref), set()).add(record_id)
+
+    def find(self, scope: int, ref: str) -> set[int]:
+        for key in (ref, ref.lower(), name_key(ref)):
+            if (scope, key) in self.found:
+                return self.found[(scope, key)]
+        return set()
+
+
 class _Lookups:
     """What the rows name, read once for the whole file: accounts, their contacts and deals, users."""
 
     def __init__(self, conn: Connection, account_refs: set[str]) -> None:
         self.accounts = store.accounts_by_reference(conn, account_refs)
         ids = set(self.accounts.values())
-        self.contacts: dict[tuple[int, str], int] = {}
+        self.contacts, self.deals, self.users = _Names(), _Names(), _Names()
         for row in store.people_of_accounts(conn, ids):
-            for ref in (row.email and row.email.lower(), row.external_id, name_key(row.name)):
-                if ref:
-                    self.contacts.setdefault((int(row.account_id), ref), int(row.id))
-        self.deals: dict[tuple[int, str], tuple[int, str]] = {}
+            email = row.email.lower() if row.email else None
+            self.contacts.add(int(row.account_id), int(row.id), email, row.external_id, name_key(row.name))
+        self.deal_names: dict[int, str] = {}
         for row in store.deals_of_accounts(conn, ids):
-            for ref in (row.external_id, name_key(row.name)):
-                if ref:
-                    self.deals.setdefault((int(row.account_id), ref), (int(row.id), str(row.name)))
-        self.users: dict[str, int] = {}
+            self.deals.add(int(row.account_id), int(row.id), str(row.id), row.external_id, name_key(row.name))
+            self.deal_names[int(row.id)] = str(row.name)
         for row in store.active_users(conn):
-            for ref in (row.email and row.email.lower(), name_key(row.name)):
-                if ref:
-                    self.users.setdefault(ref, int(row.id))
-
-    def contact(self, account_id: int, ref: str) -> int | None:
-        return (
-            self.contacts.get((account_id, ref.lower()))
-            or self.contacts.get((account_id, ref))
-            or (self.contacts.get((account_id, name_key(ref))))
-        )
-
-    def deal(self, account_id: int, ref: str) -> tuple[int, str] | None:
-        return self.deals.get((account_id, ref)) or self.deals.get((account_id, name_key(ref)))
+            self.users.add(0, int(row.id), row.email.lower() if row.email else None, name_key(row.name))
 
 
 class _Rows:
@@ -121,6 +125,17 @@ class _Rows:
             )
         else:
             self.more += 1
+
+    def one(self, number: int, column: str, ref: str, found: set[int], what: str, by: str) -> int | None:
+        """The one record ``ref`` names, else a problem: none, or several (then say how to name one)."""
+        if len(found) == 1:
+            return next(iter(found))
+        if found:
+            expected = f"one {what}: {len(found)} have this name; give its {by}"
+        else:
+            expected = f"the {by} or name of {'an' if what[0] in 'aeiou' else 'a'} {what}"
+        self.problem(number, column, ref, expected)
+        return None
 
     def cell(self, raw: dict[str, str], name: str) -> str:
         return raw.get(self.columns.get(name, ""), "").strip()
@@ -173,27 +188,24 @@ class _Rows:
         }
         owner = self.cell(raw, "owner")
         if owner:
-            values["owner_id"] = self.lookups.users.get(owner.lower()) or self.lookups.users.get(
-                name_key(owner)
-            )
-            if values["owner_id"] is None:
-                self.problem(number, "owner", owner, "the e-mail or name of an active user")
+            found = self.lookups.users.find(0, owner)
+            values["owner_id"] = self.one(number, "owner", owner, found, "active user", "e-mail")
         row = GoalRow(number, account_id or 0, values)
         if account_id is not None:
             executive = self.cell(raw, "executive")
             if executive:
-                values["executive_id"] = self.lookups.contact(account_id, executive)
-                if values["executive_id"] is None:
-                    expected = "the e-mail, external id or name of a contact of the account"
-                    self.problem(number, "executive", executive, expected)
+                found = self.lookups.contacts.find(account_id, executive)
+                by = "e-mail or external id"
+                values["executive_id"] = self.one(
+                    number, "executive", executive, found, "contact of the account", by
+                )
             for deal_ref in filter(None, (part.strip() for part in self.cell(raw, "deals").split(";"))):
-                deal = self.lookups.deal(account_id, deal_ref)
-                if deal is None:
-                    self.problem(
-                        number, "deals", deal_ref, "the external id or name of a deal of the account"
-                    )
-                else:
-                    row.deals.append(deal)
+                found = self.lookups.deals.find(account_id, deal_ref)
+                deal_id = self.one(
+                    number, "deals", deal_ref, found, "deal of the account", "id or external id"
+                )
+                if deal_id is not None:
+                    row.deals.append((deal_id, self.lookups.deal_names[deal_id]))
         return row if len(self.problems) + self.more == before else None
 
 
