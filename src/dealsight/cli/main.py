@@ -7,69 +7,73 @@ unexpected exception becomes one line too (exit 2), with the traceback only when
 from __future__ import annotations
 
 import sys
+from functools import cache
 
 import typer
 
 from dealsight import __version__
-from dealsight.cli import (
-    account_plans,
-    accounts,
-    customer_value,
-    db,
-    demo,
-    evaluate,
-    forecasts,
-    imports,
-    insights,
-    interviews,
-    pipeline,
-    renewals,
-    roadmaps,
-    serve,
-    surveys,
-    users,
-    velocity,
-)
 from dealsight.cli.console import debug_enabled, err
+from dealsight.cli.lazy import LazyGroup, builds_group, lazy
 from dealsight.errors import DealsightError
 
 app = typer.Typer(
     name="dealsight",
     help="Customer-centric deal and account intelligence for B2B sales and customer teams.",
+    cls=LazyGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(db.app, name="db")
-app.add_typer(imports.app, name="import")
-app.add_typer(accounts.app, name="accounts")
-app.add_typer(users.app, name="users")
-app.add_typer(users.tokens_app, name="tokens")
-app.add_typer(renewals.app, name="renewals")
-app.command("demo")(demo.demo_command)
-app.command("pipeline")(pipeline.pipeline_command)
-app.command("serve")(serve.serve_command)
-app.command("score")(insights.score_command)
-app.command("train")(insights.train_command)
-app.command("risks")(insights.risks_command)
-app.command("model")(insights.model_command)
-app.command("evaluate")(evaluate.evaluate_command)
-app.command("velocity")(velocity.velocity_command)
-app.command("funnel")(velocity.funnel_command)
-app.command("stage-durations")(velocity.stage_durations_command)
-app.command("win-loss")(velocity.win_loss_command)
-app.command("pipeline-changes")(velocity.changes_command)
-app.command("forecast")(forecasts.forecast_command)
-app.command("backtest")(forecasts.backtest_command)
-app.command("value")(customer_value.value_command)
-imports.app.command("survey")(surveys.import_survey_command)
-app.command("account-plan")(account_plans.account_plan_command)
-imports.app.command("account-goals")(account_plans.import_account_goals_command)
-app.command("needs")(surveys.needs_command)
-app.add_typer(interviews.app, name="interviews")
-app.add_typer(roadmaps.app, name="roadmap")
-imports.app.command("interviews")(interviews.import_interviews_command)
-imports.app.command("roadmap")(roadmaps.import_roadmap_command)
+
+
+@builds_group
+@cache
+def import_group() -> typer.Typer:
+    """``dealsight import``: the importers' commands and those the other modules add to the group."""
+    from dealsight.cli import account_plans, imports, interviews, roadmaps, surveys
+
+    imports.app.command("survey")(surveys.import_survey_command)
+    imports.app.command("account-goals")(account_plans.import_account_goals_command)
+    imports.app.command("interviews")(interviews.import_interviews_command)
+    imports.app.command("roadmap")(roadmaps.import_roadmap_command)
+    return imports.app
+
+
+# each command is imported only when it runs (dealsight.cli.lazy): name -> module:attribute
+for _name, _target in {
+    "db": "db:app",
+    "import": "main:import_group",
+    "accounts": "accounts:app",
+    "users": "users:app",
+    "tokens": "users:tokens_app",
+    "demo": "demo:demo_command",
+    "pipeline": "pipeline:pipeline_command",
+    "serve": "serve:serve_command",
+    "score": "insights:score_command",
+    "train": "insights:train_command",
+    "risks": "insights:risks_command",
+    "model": "insights:model_command",
+    "evaluate": "evaluate:evaluate_command",
+    "velocity": "velocity:velocity_command",
+    "funnel": "velocity:funnel_command",
+    "stage-durations": "velocity:stage_durations_command",
+    "win-loss": "velocity:win_loss_command",
+    "pipeline-changes": "velocity:changes_command",
+    "forecast": "forecasts:forecast_command",
+    "backtest": "forecasts:backtest_command",
+    "value": "customer_value:value_command",
+    "renewals": "renewals:app",
+    "account-plan": "account_plans:account_plan_command",
+    "needs": "surveys:needs_command",
+    "interviews": "interviews:app",
+    "roadmap": "roadmaps:app",
+}.items():
+    lazy(_name, f"dealsight.cli.{_target}")
+
+
+@app.callback()
+def dealsight() -> None:
+    """Customer-centric deal and account intelligence for B2B sales and customer teams."""
 
 
 @app.command("version")
