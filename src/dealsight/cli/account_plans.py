@@ -25,9 +25,16 @@ from dealsight.services.records import plain
 
 EVERYTHING = Scope(owner_ids=None, can_write=False)
 GOAL_COLUMNS = (
-    "goal", "their executive", "our owner", "target", "priority", "status", "open deals", "open pipeline",
+    "goal",
+    "their executive",
+    "our owner",
+    "target",
+    "priority, status",
+    "open",
+    "pipeline",
     "won",
-)  # fmt: skip
+)
+NUMBERS = ("open", "pipeline", "won", "goals", "last met", "list price", "adoption", "amount")
 
 
 def _money(amount: Decimal | None) -> str:
@@ -42,19 +49,16 @@ def _label(value: object) -> str:
 def _goals(plan: AccountPlan) -> Table:
     table = Table(title="Goals of the customer and the deals serving them", title_justify="left")
     for column in GOAL_COLUMNS:
-        table.add_column(
-            column, justify="right" if column in ("open deals", "open pipeline", "won") else "left"
-        )
+        wraps = column in ("goal", "their executive", "our owner")
+        table.add_column(column, justify="right" if column in NUMBERS else "left", no_wrap=not wraps)
     for line in plan.goals:
         g = line.goal
-        executive = f"{g.executive_name} ({g.executive_title})" if g.executive_title else g.executive_name
         table.add_row(
             g.goal,
-            executive or "–",
+            g.executive_name or "–",
             g.owner_name or "–",
             g.target_date.isoformat() if g.target_date else "–",
-            _label(g.priority),
-            _label(g.status),
+            f"{_label(g.priority)}, {_label(g.status)}",
             str(line.open_deals),
             _money(line.open_amount),
             _money(line.won_amount),
@@ -95,12 +99,11 @@ def _unaligned(plan: AccountPlan) -> Table:
 
 def _relationships(plan: AccountPlan) -> Table:
     table = Table(title="Relationship map", title_justify="left")
-    for column in ("contact", "level", "role", "influence", "stance", "covered by", "owns goals", "last met"):
-        table.add_column(column, justify="right" if column == "owns goals" else "left")
+    for column in ("contact", "level", "role", "influence", "stance", "covered by", "goals", "last met"):
+        wraps = column in ("contact", "role", "covered by")
+        table.add_column(column, justify="right" if column in NUMBERS else "left", no_wrap=not wraps)
     for c in plan.contacts:
-        last = (
-            "never" if c.last_interaction is None else f"{c.last_interaction} ({c.days_since_interaction} d)"
-        )
+        last = "never" if c.days_since_interaction is None else f"{c.days_since_interaction} d ago"
         table.add_row(
             f"{c.name}, {c.title}" if c.title else c.name,
             _label(c.level),
