@@ -10,7 +10,7 @@ One row per goal, with a header row (any case; spaces or underscores alike):
 - ``owner``: our owner of the goal, an active user by e-mail or name;
 - ``target_date``, ``priority`` (high, medium, low; default medium), ``status`` (identified, in_progress,
   at_risk, achieved, dropped; default identified), ``measure`` (of success), ``note``;
-- ``deals``: deals of the account the goal serves, by external id or name, separated by ``;`` (links are
+- ``deals``: deals of the account the goal serves, by id, external id or name, separated by ``;`` (links are
   added, never removed: links made on the page stay);
 - ``external_id``: the goal's id in the source.
 
