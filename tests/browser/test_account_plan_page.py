@@ -91,7 +91,10 @@ def test_screenshots(
 ) -> None:
     with sized_page(chromium, viewport) as tab:
         sign_in(tab, live_server, "manager")
-        tab.goto(f"{live_server.url}/accounts/{account_id}/plan")
+        tab.goto(f"{live_server.url}/accounts/{account_id}")
+        assert overflow(tab) <= 0
+        tab.locator(".page-head").screenshot(path=str(SCREENSHOTS / f"account-plan-link-{name}.png"))
+        tab.get_by_role("link", name="Account plan").click()
         expect(tab.get_by_role("heading", name="Relationship map")).to_be_visible()
         shown = tab.locator(f"svg.map--{'wide' if name == 'laptop' else 'narrow'}")
         expect(shown).to_be_visible()
