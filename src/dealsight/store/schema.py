@@ -814,9 +814,7 @@ interview_answers = sa.Table(
     "interview_answers",
     metadata,
     _id(),
-    sa.Column(
-        "interview_id", sa.Integer, sa.ForeignKey("interviews.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("interview_id", sa.Integer, sa.ForeignKey("interviews.id", ondelete="CASCADE"), nullable=False),
     sa.Column("question_id", sa.Integer, sa.ForeignKey("interview_questions.id"), nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("question_text", sa.Text, nullable=False),
@@ -927,9 +925,7 @@ account_goals = sa.Table(
 account_goal_deals = sa.Table(
     "account_goal_deals",
     metadata,
-    sa.Column(
-        "goal_id", sa.Integer, sa.ForeignKey("account_goals.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("goal_id", sa.Integer, sa.ForeignKey("account_goals.id", ondelete="CASCADE"), primary_key=True),
     sa.Column(
         "opportunity_id",
         sa.Integer,
