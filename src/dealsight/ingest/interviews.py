@@ -126,7 +126,7 @@ def _answer(number: int, cells: dict[str, str], problems: Problems) -> FileAnswe
     if not email and not contact:
         problems.add(number, "contact_email", "", "the contact's e-mail (or a contact_id)")
     elif contact and not email:
-        if not contact.isdigit() or len(contact) > 9:
+        if not contact.isdecimal() or len(contact) > 9:
             problems.add(number, "contact_id", contact, "a dealsight contact id (a whole number)")
         else:
             contact_id = int(contact)

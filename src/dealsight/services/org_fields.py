@@ -95,7 +95,7 @@ def _existing(conn: Connection, table: sa.Table, record_id: int | None, field: s
 
 def team_ref(conn: Connection, team: int | str | None, field: str = "team_id") -> int | None:
     """A team given by id or by name (ignoring case), checked to exist."""
-    if isinstance(team, str) and not team.strip().isdigit():
+    if isinstance(team, str) and not team.strip().isdecimal():
         found = conn.execute(
             sa.select(teams.c.id).where(sa.func.lower(teams.c.name) == team.strip().lower())
         ).scalar_one_or_none()
@@ -115,7 +115,7 @@ def user_ref(conn: Connection, user: int | str | None, field: str = "manager_id"
         if found is None:
             raise invalid_field(field, f"no user with e-mail {user.strip()!r}")
         return int(found)
-    user_id = clean_id(int(user) if isinstance(user, str) and user.strip().isdigit() else user, field)
+    user_id = clean_id(int(user) if isinstance(user, str) and user.strip().isdecimal() else user, field)
     return _existing(conn, users, user_id, field, "user")
 
 

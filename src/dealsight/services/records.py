@@ -99,7 +99,7 @@ def to_int(value: object) -> int:
         raise Problem(f"expected a whole number, got {value!r}")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and value.strip().lstrip("-").isdecimal():
         return int(value.strip())
     raise Problem(f"expected a whole number, got {value!r}")
 

@@ -115,7 +115,7 @@ def find_survey(engine: Engine, name: str | None = None) -> StoredSurvey:
                 raise NotFoundError("no survey yet: import one with `dealsight import survey FILE`")
             return newest[0]
         found = survey_by_name(conn, name)
-        if found is None and name.strip().isdigit():
+        if found is None and name.strip().isdecimal():
             found = survey_by_id(conn, int(name))
         if found is None:
             names = [s.name for s in read_surveys(conn, limit=20)]

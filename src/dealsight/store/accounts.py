@@ -102,7 +102,7 @@ def find_by_reference(conn: sa.Connection, ref: str) -> list[sa.Row[Any]]:
     """
     ref = ref.strip()
     queries = []
-    if ref.isdigit():
+    if ref.isdecimal():
         queries.append(_accounts.c.id == int(ref))
     queries += [
         _accounts.c.external_id == ref,

@@ -366,7 +366,7 @@ def deals_by_reference(conn: Connection, references: Iterable[str]) -> dict[str,
             sa.select(o.c.id, o.c.external_id, o.c.account_id).where(o.c.external_id.in_(part))
         ):
             found[str(row.external_id)] = (int(row.id), row.account_id)
-    ids = [int(r) for r in wanted if r not in found and r.isdigit() and len(r) < 10]
+    ids = [int(r) for r in wanted if r not in found and r.isdecimal() and len(r) < 10]
     for part in chunks(ids):
         for deal_id, account_id in conn.execute(sa.select(o.c.id, o.c.account_id).where(o.c.id.in_(part))):
             found.setdefault(str(deal_id), (int(deal_id), account_id))

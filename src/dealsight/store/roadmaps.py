@@ -87,7 +87,7 @@ def _roadmap(conn: Connection, row: Any) -> Roadmap:
 def roadmap_by_product(conn: Connection, product: str) -> Roadmap | None:
     """The roadmap of ``product`` (any case and spacing), else of the roadmap with that id."""
     row = conn.execute(sa.select(roadmaps).where(roadmaps.c.product_key == product_key(product))).first()
-    if row is None and product.strip().isdigit() and len(product.strip()) < 10:
+    if row is None and product.strip().isdecimal() and len(product.strip()) < 10:
         row = conn.execute(sa.select(roadmaps).where(roadmaps.c.id == int(product))).first()
     return None if row is None else _roadmap(conn, row)
 

@@ -141,7 +141,7 @@ def _posted(form: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in GOAL_FIELDS:
         text = form.get(name, "").strip()
-        values[name] = int(text) if name in IDS and text.isdigit() else text
+        values[name] = int(text) if name in IDS and text.isdecimal() else text
     return values
 
 
@@ -208,7 +208,7 @@ def delete_goal(
 
 def _number(form: Mapping[str, str], name: str) -> int | None:
     text = form.get(name, "").strip()
-    return int(text) if text.isdigit() and int(text) > 0 else None
+    return int(text) if text.isdecimal() and int(text) > 0 else None
 
 
 def _refused(request: Request, visitor: Visitor, account_id: int, message: str) -> Response:

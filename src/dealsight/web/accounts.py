@@ -179,7 +179,7 @@ def _form_values(ledger: Ledger, form: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in ledger.fields:
         text = form.get(name, "").strip()
-        if name in ledger.ids and text.isdigit():
+        if name in ledger.ids and text.isdecimal():
             values[name] = int(text)
         else:
             values[name] = text

@@ -57,7 +57,7 @@ NEW_USER = {"role": UserRole.REP.value}
 
 def _page_number(request: Request) -> int:
     raw = request.query_params.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) >= 1 else 1
+    return int(raw) if raw.isdecimal() and int(raw) >= 1 else 1
 
 
 def form_values(record: UserView | TeamView | None, fields: Sequence[str]) -> dict[str, str]:
@@ -83,7 +83,7 @@ def _ids(values: Mapping[str, str], names: Sequence[str]) -> dict[str, int | Non
     problems = [
         FieldProblem(name, f"expected an id, got {values[name]!r}")
         for name in names
-        if values[name] and not values[name].isdigit()
+        if values[name] and not values[name].isdecimal()
     ]
     if problems:
         raise invalid(problems)

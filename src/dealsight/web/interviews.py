@@ -101,7 +101,7 @@ def _search(params: Mapping[str, str]) -> Search:
     text = {
         name: params.get(name, "").strip()[:200] for name in ("text", "topic", "question", "tag", "segment")
     }
-    return Search(**text, page=int(page) if page.isdigit() and 0 < len(page) < 6 and int(page) > 0 else 1)
+    return Search(**text, page=int(page) if page.isdecimal() and 0 < len(page) < 6 and int(page) > 0 else 1)
 
 
 def _results(request: Request, visitor: Visitor, search: Search) -> tuple[Any, str | None]:
@@ -126,7 +126,7 @@ def _context(request: Request, visitor: Visitor, **extra: Any) -> dict[str, Any]
     search = _search(request.query_params)
     results, problem = _results(request, visitor, search)
     deal = request.query_params.get("deal", "")
-    deal_id = int(deal) if deal.isdigit() and len(deal) < 10 else None
+    deal_id = int(deal) if deal.isdecimal() and len(deal) < 10 else None
     try:
         choices = contact_choices(engine, visitor.scope, deal_id=deal_id) if visitor.can_write else []
     except NotFoundError:
@@ -165,7 +165,7 @@ def _interview_data(request: Request, visitor: Visitor, form: Mapping[str, str])
     """The service's input from the form (answers of the boxes filled in, in the guide's order)."""
     guide = get_guide(web_of(request).engine)
     contact = form.get("contact", "").strip()
-    contact_id: object = int(contact) if contact.isdigit() and len(contact) < 10 else None
+    contact_id: object = int(contact) if contact.isdecimal() and len(contact) < 10 else None
     if contact_id is None and contact:
         contact_id = contact_by_email(web_of(request).engine, visitor.scope, contact) or 0
     answers = [
@@ -184,7 +184,7 @@ def _interview_data(request: Request, visitor: Visitor, form: Mapping[str, str])
     }
     deal = form.get("deal", "").strip()
     if deal:
-        data["opportunity_id"] = int(deal) if deal.isdigit() and len(deal) < 10 else deal
+        data["opportunity_id"] = int(deal) if deal.isdecimal() and len(deal) < 10 else deal
     if form.get("note", "").strip():
         data["note"] = form["note"].strip()
     return data

@@ -157,7 +157,7 @@ def parse_filters(
     problems: list[FieldProblem] = []
     page = 1
     if text["page"]:
-        if text["page"].isdigit() and int(text["page"]) >= 1:
+        if text["page"].isdecimal() and int(text["page"]) >= 1:
             page = int(text["page"])
         else:
             problems.append(

@@ -72,7 +72,7 @@ class Filters:
 
 
 def _filters(survey: str | None, segment: str | None, industry: str | None, by: str | None) -> Filters:
-    chosen = int(survey) if survey and survey.isdigit() and len(survey) < 10 else None
+    chosen = int(survey) if survey and survey.isdecimal() and len(survey) < 10 else None
     return Filters(
         chosen, (segment or "").strip(), (industry or "").strip(), by if by in BREAKDOWNS else "segment"
     )

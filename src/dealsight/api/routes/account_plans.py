@@ -76,6 +76,7 @@ def create_goal(
 def get_goal(
     goal_id: GoalId, caller: Caller = Depends(current_caller), engine: Engine = Depends(engine_of)
 ) -> Response:
+    """One executive goal of an account plan, with the deals linked to it."""
     return render(schemas.Goal, goals.get_goal(engine, caller.scope, goal_id))
 
 
@@ -134,6 +135,7 @@ def unlink_deal(
     caller: Caller = Depends(current_caller),
     engine: Engine = Depends(engine_of),
 ) -> Response:
+    """Stop counting a deal toward a goal of the account plan; recorded in the audit log."""
     record = goals.unlink_deal(engine, caller.principal, caller.scope, goal_id, opportunity_id, "api")
     return render(schemas.Goal, record)
 
@@ -147,6 +149,7 @@ def unlink_deal(
 def get_coverage(
     contact_id: ContactId, caller: Caller = Depends(current_caller), engine: Engine = Depends(engine_of)
 ) -> Response:
+    """Who on our side covers a contact of an account the caller can see."""
     return render(schemas.ContactCoverage, goals.coverage_of_contact(engine, caller.scope, contact_id))
 
 
@@ -179,6 +182,7 @@ def uncover_contact(
     caller: Caller = Depends(current_caller),
     engine: Engine = Depends(engine_of),
 ) -> Response:
+    """Remove a user from a contact's coverage; recorded in the audit log."""
     record = goals.uncover_contact(engine, caller.principal, caller.scope, contact_id, user_id, "api")
     return render(schemas.ContactCoverage, record)
 

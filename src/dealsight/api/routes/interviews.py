@@ -137,6 +137,7 @@ def create_interview(
 def get_interview(
     interview_id: InterviewId, caller: Caller = Depends(current_caller), engine: Engine = Depends(engine_of)
 ) -> Response:
+    """One customer interview with its answers, if the caller can see its contact."""
     return render(schemas.Interview, service.get_interview(engine, caller.scope, interview_id))
 
 

@@ -60,9 +60,7 @@ def _deal(found: DealRoadmap) -> dict[str, Any]:
     }
 
 
-@router.get(
-    "/roadmaps", response_model=list[schemas.RoadmapSummary], responses=reading(), summary="List roadmaps"
-)
+@router.get("/roadmaps", response_model=schemas.RoadmapList, responses=reading(), summary="List roadmaps")
 def list_roadmaps(
     principal: Principal = Depends(current_principal), engine: Engine = Depends(engine_of)
 ) -> Response:
@@ -76,6 +74,8 @@ def list_roadmaps(
 def get_roadmap(
     product: Product, principal: Principal = Depends(current_principal), engine: Engine = Depends(engine_of)
 ) -> Response:
+    """A product's buying process roadmap: the buyer's stages with their concerns, questions, answers and
+    tools, and its gaps."""
     return render(schemas.Roadmap, service.get_roadmap(engine, product))
 
 
@@ -178,6 +178,7 @@ def update_roadmap_stage(
     principal: Principal = Depends(current_principal),
     engine: Engine = Depends(engine_of),
 ) -> Response:
+    """Change a stage of a roadmap (its concerns and tools); recorded in the audit log."""
     try:
         saved = service.update_stage(engine, principal, product, stage, body.model_dump(exclude_unset=True))
     except ValidationError as error:
@@ -187,7 +188,7 @@ def update_roadmap_stage(
 
 @router.get(
     "/roadmap-gaps",
-    response_model=list[schemas.RoadmapGaps],
+    response_model=schemas.GapsList,
     responses=reading(404),
     summary="The gaps of the roadmaps",
 )
@@ -251,6 +252,7 @@ def reopen_deal_roadmap_question(
     caller: Caller = Depends(current_caller),
     engine: Engine = Depends(engine_of),
 ) -> Response:
+    """Mark a roadmap question open again for a deal (it was answered); recorded in the audit log."""
     deals.reopen_question(engine, caller.principal, caller.scope, opportunity_id, key, via="api")
     return Response(status_code=204)
 

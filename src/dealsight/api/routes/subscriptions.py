@@ -105,6 +105,7 @@ def get_subscription(
     caller: Caller = Depends(current_caller),
     engine: Engine = Depends(engine_of),
 ) -> Response:
+    """One subscription of an account the caller can see (404 otherwise), with its next renewal date."""
     return render(schemas.Subscription, service.get_subscription(engine, caller.scope, subscription_id))
 
 
@@ -157,6 +158,7 @@ def create_churn_event(
     caller: Caller = Depends(current_caller),
     engine: Engine = Depends(engine_of),
 ) -> Response:
+    """Record that an account churned (day, reason code, feedback); recorded in the audit log."""
     record = service.create_churn_event(
         engine, caller.principal, caller.scope, account_id, body.given(), "api"
     )
@@ -211,6 +213,7 @@ def create_value_evidence(
 def get_value_evidence(
     evidence_id: EvidenceId, caller: Caller = Depends(current_caller), engine: Engine = Depends(engine_of)
 ) -> Response:
+    """One confirmed outcome of the delivered value ledger, of an account the caller can see."""
     return render(
         schemas.ValueEvidence, delivered_value.get_value_evidence(engine, caller.scope, evidence_id)
     )
@@ -228,6 +231,7 @@ def update_value_evidence(
     caller: Caller = Depends(current_caller),
     engine: Engine = Depends(engine_of),
 ) -> Response:
+    """Change a confirmed outcome (metric, values, who confirmed it, when); recorded in the audit log."""
     record = delivered_value.update_value_evidence(
         engine, caller.principal, caller.scope, evidence_id, body.given(), "api"
     )
@@ -266,6 +270,8 @@ def create_riq_answer(
     caller: Caller = Depends(current_caller),
     engine: Engine = Depends(engine_of),
 ) -> Response:
+    """Record the customer's answer to the RIQ (impact if the service were turned off, recovery effort, who
+    answered, when); recorded in the audit log."""
     record = delivered_value.create_riq_answer(
         engine, caller.principal, caller.scope, account_id, body.given(), "api"
     )
@@ -278,6 +284,7 @@ def create_riq_answer(
 def get_riq_answer(
     answer_id: AnswerId, caller: Caller = Depends(current_caller), engine: Engine = Depends(engine_of)
 ) -> Response:
+    """One RIQ answer of an account the caller can see."""
     return render(schemas.RiqAnswer, delivered_value.get_riq_answer(engine, caller.scope, answer_id))
 
 
@@ -293,6 +300,7 @@ def update_riq_answer(
     caller: Caller = Depends(current_caller),
     engine: Engine = Depends(engine_of),
 ) -> Response:
+    """Change an RIQ answer; recorded in the audit log."""
     record = delivered_value.update_riq_answer(
         engine, caller.principal, caller.scope, answer_id, body.given(), "api"
     )
