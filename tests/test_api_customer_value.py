@@ -166,3 +166,12 @@ def test_booked_value_for_an_account_and_the_portfolio(world: World) -> None:
     rep = world.call("rep", "GET", "/booked-value").json()
     assert float(everyone["summary"]["arr_booked"]) >= float(rep["summary"]["arr_booked"]) >= 12000
     assert len(everyone["accounts"]) <= 3 and everyone["accounts_total"] >= len(everyone["accounts"])
+
+
+def test_a_renewal_date_sent_as_null_is_derived(sqlite_world: World) -> None:
+    """Schemathesis found a 500: an explicit null renewal date reached the NOT NULL column."""
+    account = sqlite_world.ids["own_account"]
+    body = {"plan": "Pro", "arr": "24000", "term_start": "2026-01-15", "renewal_date": None}
+    made = sqlite_world.call("admin", "POST", f"/accounts/{account}/subscriptions", json=body)
+    assert made.status_code == 201, made.text
+    assert made.json()["renewal_date"] == "2027-01-15"  # one (default annual) term after the start

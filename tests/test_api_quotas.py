@@ -267,3 +267,13 @@ def test_list_filters_and_paging(sqlite_world: World) -> None:
     assert paged["total"] == 2 and [item["id"] for item in paged["items"]] == made[1:]
     _assert_error(sqlite_world.call("admin", "GET", "/quotas", params={"sort": "owner"}), 422, "query.sort")
     _assert_error(sqlite_world.call("admin", "GET", "/quotas", params={"period_from": "soon"}), 422)
+
+
+def test_a_required_field_cannot_be_cleared(sqlite_world: World) -> None:
+    """Schemathesis found a 500: PATCH {"currency": null} reached the NOT NULL column."""
+    made = _quota(sqlite_world, {"team_id": _teams(sqlite_world)[0]}, next(_years))
+    before = sqlite_world.counts(quotas)
+    for field in ("currency", "amount"):
+        cleared = sqlite_world.call("admin", "PATCH", f"/quotas/{made['id']}", json={field: None})
+        _assert_error(cleared, 422, f"body.{field}")
+    assert sqlite_world.counts(quotas) == before

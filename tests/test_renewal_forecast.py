@@ -112,8 +112,9 @@ def test_backtest_and_cli(sqlite_world: World) -> None:
     report = renewal_backtest(sqlite_world.engine)
     assert report.quarters and report.coverage is not None and 0 <= report.coverage <= 1
     last_quarter_end = max(q.renewed_arr.p90 for q in report.quarters)
-    # other tests of the shared world may add subscriptions of odd terms: most quarters still renew
-    assert last_quarter_end > 0 and sum(q.renewals > 0 for q in report.quarters) > len(report.quarters) / 2
+    # other tests of the shared world add subscriptions of odd terms (quarters years back with none to
+    # decide): the demo's own recent quarters still hold renewals
+    assert last_quarter_end > 0 and all(q.renewals > 0 for q in report.quarters[-4:])
     url = str(sqlite_world.engine.url)
     listed = CliRunner().invoke(app, ["renewals", "forecast", "--quarters", "2", "--json", "--database", url])
     assert listed.exit_code == 0, listed.output

@@ -65,6 +65,8 @@ def test_a_rep_edits_a_goal_links_a_deal_and_sees_the_map(
     page.keyboard.press("Escape")  # cancels: the card comes back
     expect(card.get_by_role("link", name="Edit")).to_be_visible()
     card.get_by_role("link", name="Edit").click()
+    # the form focuses its first field when it arrives: wait for that, or the focus may move mid-fill
+    expect(page.get_by_label("The goal, in the customer's words")).to_be_focused()
     page.get_by_label("Measure of success").fill(MEASURE)
     page.get_by_label("Status").select_option("at_risk")
     page.get_by_role("button", name="Save the goal").click()

@@ -280,7 +280,12 @@ def update_quota(
         cleaned = _cleaned(changes)
         old = {name: getattr(before, name) for name in QUOTA_FIELDS}
         merged = {**old, **cleaned}
-        problems = _rule_problems(conn, merged)
+        problems = [
+            FieldProblem(name, "required: it cannot be cleared")
+            for name in ("period_start", "period_end", "amount", "currency")
+            if name in cleaned and cleaned[name] is None
+        ]
+        problems += _rule_problems(conn, merged)
         if problems:
             raise invalid(problems)
         diff = changed(old, cleaned)

@@ -258,7 +258,12 @@ def _derive(values: dict[str, Any], given: Mapping[str, Any], problems: list[Fie
     start, end = values.get("term_start"), values.get("term_end")
     if start is not None and end is not None and end < start:
         problems.append(FieldProblem("term_end", f"must be on or after term_start ({start})"))
-    if start is not None and "renewal_date" not in given and any(name in given for name in _TERM):
+    cleared = "renewal_date" in given and given["renewal_date"] is None  # null: derive it again
+    if (
+        start is not None
+        and given.get("renewal_date") is None
+        and (cleared or any(n in given for n in _TERM))
+    ):
         try:
             values["renewal_date"] = renewal_date_of(start, values["billing_frequency"], term_end=end)
         except ValueError:  # a term running past the year 9999
