@@ -54,6 +54,10 @@ def test_list_filters_and_paging(pg_world: World) -> None:
     quotas.test_list_filters_and_paging(pg_world)
 
 
+def test_a_required_field_cannot_be_cleared(pg_world: World) -> None:
+    quotas.test_a_required_field_cannot_be_cleared(pg_world)
+
+
 def test_every_sqlite_only_test_of_the_quota_module_runs_here() -> None:
     """A test added to tests/test_api_quotas.py on SQLite only must be added here too."""
     sqlite_only = {

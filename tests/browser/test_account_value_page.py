@@ -72,6 +72,8 @@ def test_a_rep_records_a_value_and_a_riq_answer_in_place(
     page.keyboard.press("Escape")  # cancels: the panel comes back
     expect(page.get_by_role("link", name="Record a value")).to_be_visible()
     page.get_by_role("link", name="Record a value").click()
+    # the form focuses its first field when it arrives: wait for that, or the focus may move mid-fill
+    expect(page.get_by_label("Metric")).to_be_focused()
     page.get_by_label("Metric").fill(METRIC)
     page.get_by_label("Baseline").fill("12")
     page.get_by_label("Achieved").fill("4")
@@ -83,6 +85,8 @@ def test_a_rep_records_a_value_and_a_riq_answer_in_place(
     expect(page.locator("#value-panel")).to_contain_text(METRIC)
     expect(page.locator("#audit-trail")).to_contain_text("Value evidence")
     page.get_by_role("link", name="Record an answer").click()
+    expect(page.locator("#riq-panel form")).to_be_visible()
+    expect(page.locator("#riq-panel form :focus")).to_have_count(1)  # its autofocus has landed
     page.get_by_label("Critical").check()
     page.get_by_label("Months").check()
     page.get_by_label("Their answer, in their words").fill("Closing the books would take two weeks again.")
